@@ -1,0 +1,258 @@
+// Package config reads Loket's configuration file, a TOML file whose
+// commented reference is config.example.toml at the top of the repository.
+//
+// [Load] reads the file, [Parse] the same from bytes. Both decode every key,
+// fill in defaults, check the values, make relative paths relative to the
+// folder of the file and read the secrets (passwords and the API token) from
+// the files or environment variables the configuration names. What comes
+// back is a [Config] that is ready to use: cmd/loket turns its sections into
+// the options of intake (mailboxes, classification), workflow (storage,
+// tickets, outbox, confirmations), templates and web. This package imports
+// no other package of Loket.
+//
+// # Problems
+//
+// A configuration that cannot be used gives an [*Error] that lists every
+// problem found, each with its key and line, one per line:
+//
+//	/etc/loket/loket.toml:14: smtp.tls: must be one of "tls", "starttls", "none", not "ssl"
+//	/etc/loket/loket.toml:31: mailbox[1].port: must be between 1 and 65535
+//
+// Keys of [[mailbox]] tables carry the index of the table counted from 0, so
+// mailbox[1] is the second [[mailbox]] in the file.
+//
+// # Secrets
+//
+// Passwords and the API token are never written in the configuration file
+// itself; it names a file (password_file, token_file) or an environment
+// variable (password_env, token_env) that holds them. Their values end up
+// in fields of type [Secret], which print as "REDACTED" everywhere; problem
+// messages name the file or variable, never its content.
+package config
+
+import (
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+)
+
+// RequestTypes lists the request types a new request can get, in the order
+// of the desk's overview. Classification terms and a mailbox's type_prior
+// must use these names.
+var RequestTypes = []string{
+	"praktijktoets",
+	"clinic",
+	"maatwerkbijeenkomst",
+	"werkbijeenkomst",
+	"opp-bijeenkomst",
+	"training",
+	"tweedaagse",
+	"goed-voorbeeld",
+	"ondersteuningsplanraad",
+	"instrumentarium",
+	"overig",
+}
+
+// TLSMode says how a connection to a mail server is secured.
+type TLSMode string
+
+// The TLS modes.
+const (
+	TLSImplicit TLSMode = "tls"      // TLS from the first byte (IMAP 993, SMTP 465)
+	TLSStartTLS TLSMode = "starttls" // plain connection upgraded with STARTTLS (SMTP 587, IMAP 143)
+	TLSNone     TLSMode = "none"     // no TLS at all; only allowed to a loopback host
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Storage        Storage        `toml:"storage"`
+	Tickets        Tickets        `toml:"tickets"`
+	Web            Web            `toml:"web"`
+	API            API            `toml:"api"`
+	SMTP           SMTP           `toml:"smtp"`
+	Confirmations  Confirmations  `toml:"confirmations"`
+	Intake         Intake         `toml:"intake"`
+	Classification Classification `toml:"classification"`
+	Log            Log            `toml:"log"`
+	Mailboxes      []Mailbox      `toml:"mailbox"`
+}
+
+// Storage is the [storage] section.
+type Storage struct {
+	Path string `toml:"path"` // the bbolt database file; required
+}
+
+// Tickets is the [tickets] section.
+type Tickets struct {
+	// Prefix starts every ticket reference, as in PO-2026-0042: 1 to 10
+	// upper-case letters; required.
+	Prefix string `toml:"prefix"`
+}
+
+// Web is the [web] section: the project leaders' desk and the API.
+type Web struct {
+	Listen  string `toml:"listen"`   // host:port to listen on; required
+	BaseURL string `toml:"base_url"` // public http(s) URL of the desk; optional
+}
+
+// API is the [api] section.
+type API struct {
+	TokenFile string `toml:"token_file"` // file holding the bearer token for /api/v1
+	TokenEnv  string `toml:"token_env"`  // or the environment variable holding it
+	Token     Secret `toml:"-"`          // the token, at least 16 characters
+}
+
+// SMTP is the [smtp] section: where replies and confirmations are sent.
+type SMTP struct {
+	Host         string   `toml:"host"`          // required
+	Port         int      `toml:"port"`          // required
+	TLS          TLSMode  `toml:"tls"`           // default "starttls"
+	Username     string   `toml:"username"`      // empty: no AUTH (a local relay)
+	PasswordFile string   `toml:"password_file"` // with Username: this or PasswordEnv
+	PasswordEnv  string   `toml:"password_env"`
+	Password     Secret   `toml:"-"`
+	Timeout      Duration `toml:"timeout"`      // per connection; default 30s
+	MaxAttempts  int      `toml:"max_attempts"` // the outbox gives up after this many; default 12
+}
+
+// Confirmations is the [confirmations] section: the automatic
+// acknowledgements of receipt.
+type Confirmations struct {
+	Enabled bool `toml:"enabled"` // default true
+	// PerSenderPerDay is the most automatic mails one recipient gets in 24
+	// hours; 0 sends none. Default 5.
+	PerSenderPerDay int `toml:"per_sender_per_day"`
+	// TemplatesDir is a folder whose templates override the embedded ones;
+	// empty uses only the embedded templates.
+	TemplatesDir string `toml:"templates_dir"`
+}
+
+// Intake is the [intake] section: how the mailboxes are read.
+type Intake struct {
+	// MaxMessageSize: larger messages are stored as a stub (header only)
+	// with a note. Default 50MB.
+	MaxMessageSize Size     `toml:"max_message_size"`
+	PollInterval   Duration `toml:"poll_interval"` // default 60s
+	BatchSize      int      `toml:"batch_size"`    // messages fetched per pass; default 50
+}
+
+// Classification is the [classification] section.
+type Classification struct {
+	// Threshold is the minimum confidence (above 0, at most 1) for a
+	// request type; below it a new request gets type "overig". Default 0.35.
+	Threshold float64 `toml:"threshold"`
+	// Terms are the operator's additions to the built-in terms, per request
+	// type (a name from RequestTypes). A phrase that is also a built-in term
+	// gets the new weight; weight 0 switches it off.
+	Terms map[string][]Term `toml:"terms"`
+}
+
+// Term is a phrase that counts towards a request type.
+type Term struct {
+	Phrase string  `toml:"phrase"`
+	Weight float64 `toml:"weight"`
+}
+
+// Log is the [log] section.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn or error; default info
+	Format string `toml:"format"` // text or json; default text
+}
+
+// SlogLevel returns Level as a slog.Level; an unknown level gives Info.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Mailbox is one [[mailbox]] table: an IMAP mailbox Loket reads.
+type Mailbox struct {
+	Name         string  `toml:"name"`    // short name, ^[a-z0-9-]+$, unique; required
+	Address      string  `toml:"address"` // its e-mail address, unique; required
+	Host         string  `toml:"host"`    // IMAP host; required
+	Port         int     `toml:"port"`    // required
+	TLS          TLSMode `toml:"tls"`     // default "tls"
+	Username     string  `toml:"username"`
+	PasswordFile string  `toml:"password_file"` // this or PasswordEnv
+	PasswordEnv  string  `toml:"password_env"`
+	Password     Secret  `toml:"-"`
+	Folder       string  `toml:"folder"` // default "INBOX"
+	// ProcessedFolder is where handled messages are moved; empty leaves
+	// them in Folder.
+	ProcessedFolder string `toml:"processed_folder"`
+	// TypePrior is the request type this mailbox usually receives, a name
+	// from RequestTypes; empty for none.
+	TypePrior   string `toml:"type_prior"`
+	DisplayName string `toml:"display_name"` // From name on mail sent from this mailbox
+}
+
+// Default returns a configuration holding every default value and nothing
+// else: no mailboxes, no required values, no secrets.
+func Default() *Config {
+	return &Config{
+		SMTP: SMTP{
+			TLS:         TLSStartTLS,
+			Timeout:     Duration{30 * time.Second},
+			MaxAttempts: 12,
+		},
+		Confirmations: Confirmations{
+			Enabled:         true,
+			PerSenderPerDay: 5,
+		},
+		Intake: Intake{
+			MaxMessageSize: 50 * 1000 * 1000,
+			PollInterval:   Duration{60 * time.Second},
+			BatchSize:      50,
+		},
+		Classification: Classification{
+			Threshold: 0.35,
+		},
+		Log: Log{
+			Level:  "info",
+			Format: "text",
+		},
+	}
+}
+
+// defaultMailbox holds the defaults of a [[mailbox]] table.
+func defaultMailbox() Mailbox {
+	return Mailbox{TLS: TLSImplicit, Folder: "INBOX"}
+}
+
+// Mailbox returns the mailbox with the given name.
+func (c *Config) Mailbox(name string) (*Mailbox, bool) {
+	for i := range c.Mailboxes {
+		if c.Mailboxes[i].Name == name {
+			return &c.Mailboxes[i], true
+		}
+	}
+	return nil, false
+}
+
+// LogValue summarises the configuration for a log line at start-up. It
+// leaves out the secrets (they would print as REDACTED anyway).
+func (c *Config) LogValue() slog.Value {
+	mailboxes := make([]string, len(c.Mailboxes))
+	for i, m := range c.Mailboxes {
+		mailboxes[i] = m.Name + "=" + m.Address
+	}
+	return slog.GroupValue(
+		slog.String("storage", c.Storage.Path),
+		slog.String("prefix", c.Tickets.Prefix),
+		slog.String("listen", c.Web.Listen),
+		slog.String("base_url", c.Web.BaseURL),
+		slog.String("smtp", net.JoinHostPort(c.SMTP.Host, strconv.Itoa(c.SMTP.Port))),
+		slog.String("smtp_tls", string(c.SMTP.TLS)),
+		slog.Bool("confirmations", c.Confirmations.Enabled),
+		slog.Any("mailboxes", mailboxes),
+		slog.String("log_level", c.Log.Level),
+	)
+}

@@ -1,0 +1,387 @@
+package intake
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+)
+
+// Quoted text never drives classification: a reply quotes our
+// acknowledgement and the original request, and both name request types the
+// reply is not about. StripQuoted and StripSignature reduce a body to what
+// the sender wrote this time; splitForward finds the question inside a mail
+// that an assistant forwarded to us.
+//
+// All three work line by line on plain text (Message.Text) and recognise the
+// conventions of the clients requesters use: Outlook (header blocks
+// "Van: … Verzonden: …", "-----Oorspronkelijk bericht-----"), Gmail and
+// Apple Mail ("Op … schreef …:", "---------- Doorgestuurd bericht ---------",
+// "Begin doorgestuurd bericht:"), Thunderbird and webmail ("> " prefixes).
+
+// StripQuoted returns text without the quoted parts of a reply or forward:
+// lines starting with ">", attribution lines ("Op 3 feb. 2026 om 10:14 schreef
+// X:", "On … wrote:") and everything after an Outlook header block
+// ("Van:/From:" followed by "Verzonden:/Sent:", "Aan:/To:", "Onderwerp:/
+// Subject:"), an "-----Oorspronkelijk bericht-----" or "-----Original
+// Message-----" line, or a forward marker. Text written between quoted lines
+// (an interleaved reply) is kept. Line endings become "\n"; trailing blank
+// lines are removed.
+func StripQuoted(text string) string {
+	lines := splitLines(text)
+	out := make([]string, 0, len(lines))
+	for i := 0; i < len(lines); i++ {
+		t := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(t, ">") {
+			continue
+		}
+		if isOriginalMessageLine(t) || isForwardMarker(t) || isHeaderBlockAt(lines, i) {
+			break
+		}
+		if isRuleLine(t) && isHeaderBlockAt(lines, nextNonBlank(lines, i+1)) {
+			break
+		}
+		if n := attributionAt(lines, i); n > 0 {
+			next := nextNonBlank(lines, i+n)
+			if next < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[next]), ">") {
+				// Bottom-posted or interleaved: drop the attribution and
+				// let the ">" lines be dropped one by one.
+				i += n - 1
+				continue
+			}
+			break
+		}
+		out = append(out, lines[i])
+	}
+	return joinTrimmed(out)
+}
+
+// StripSignature returns text up to the closing greeting ("Met vriendelijke
+// groet", "Vriendelijke groet", "Met hartelijke groet", "Groet,", "Kind
+// regards", "Best regards", …), the "-- " signature separator, a legal
+// disclaimer ("Dit bericht is uitsluitend bestemd voor …", "This e-mail and
+// any attachments …") or a mobile footer ("Verstuurd vanaf mijn iPad"),
+// whichever comes first. The result is a prefix of the input's lines.
+func StripSignature(text string) string {
+	lines := splitLines(text)
+	if i := signatureStart(lines); i >= 0 {
+		lines = lines[:i]
+	}
+	return joinTrimmed(lines)
+}
+
+// signatureStart returns the index of the first line that starts the
+// signature (closing greeting, separator, disclaimer, footer), or -1.
+func signatureStart(lines []string) int {
+	for i, l := range lines {
+		if isSignOff(l) || isSigSeparator(l) || isDisclaimer(l) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Closing greetings, matched on the folded, lower-cased line without its
+// trailing punctuation. A sign-off is a short line: at most maxSignOffWords
+// words, so that a sentence that happens to begin with "groeten" is kept.
+var signOffRe = regexp.MustCompile(`^(?:` +
+	`(?:met )?(?:vriendelijke|hartelijke|collegiale|beste|warme|zonnige|hele|lieve|sportieve|goede|fijne) ?(?:groet|groeten|groetjes)` +
+	`|met (?:groet|groeten)` +
+	`|groet|groeten|groetjes|gegroet` +
+	`|mvg|vr gr|vrgr|m ?v ?g` +
+	`|hoogachtend` +
+	`|bij voorbaat (?:dank|bedankt)` +
+	`|(?:kind|best|warm|warmest|kindest|many thanks and kind) regards|regards` +
+	`|(?:yours )?sincerely|best wishes|all the best|cheers` +
+	`|mit freundlichen gr(?:u|ue)(?:ss|ß)en|viele gr(?:u|ue)(?:ss|ß)e` +
+	`)\b`)
+
+const maxSignOffWords = 6
+
+func isSignOff(line string) bool {
+	t := strings.TrimSpace(line)
+	if t == "" || len(t) > 80 {
+		return false
+	}
+	f := foldText(t)
+	f = strings.TrimRight(f, " ,.!:;-")
+	f = strings.Join(strings.Fields(strings.NewReplacer(",", " ", ".", " ", "!", " ").Replace(f)), " ")
+	if len(strings.Fields(f)) > maxSignOffWords {
+		return false
+	}
+	return signOffRe.MatchString(f)
+}
+
+func isSigSeparator(line string) bool {
+	return line == "-- " || line == "--"
+}
+
+// Phrases that open a legal disclaimer or a client's footer.
+var disclaimerPhrases = []string{
+	"dit bericht is uitsluitend bestemd voor",
+	"dit e-mailbericht is uitsluitend bestemd voor",
+	"dit e-mailbericht is alleen bestemd voor",
+	"de informatie verzonden met dit e-mailbericht",
+	"de informatie in dit e-mailbericht",
+	"this e-mail and any attachments",
+	"this email and any attachments",
+	"this message and any attachments",
+	"the information contained in this",
+	"disclaimer:",
+	"verstuurd vanaf mijn",
+	"verzonden vanaf mijn",
+	"verzonden vanuit mijn",
+	"verstuurd vanuit mijn",
+	"sent from my",
+	"get outlook for",
+	"download outlook voor",
+	"outlook voor ios",
+	"outlook voor android",
+}
+
+func isDisclaimer(line string) bool {
+	f := foldText(strings.TrimSpace(line))
+	if f == "" {
+		return false
+	}
+	for _, p := range disclaimerPhrases {
+		if strings.HasPrefix(f, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Separator lines that open a quoted original in Outlook and webmail.
+var originalMessageRe = regexp.MustCompile(`(?i)^-{2,}\s*(?:oorspronkelijk bericht|original message|origineel bericht|urspr(?:ü|ue)ngliche nachricht|message d'origine|reply message)\s*-{2,}$`)
+
+func isOriginalMessageLine(t string) bool {
+	return originalMessageRe.MatchString(t)
+}
+
+// Markers that open a forwarded message in Gmail, Apple Mail, Thunderbird
+// and Outlook on the web.
+var forwardMarkerRe = regexp.MustCompile(`(?i)^(?:-{2,}\s*(?:forwarded message|doorgestuurd bericht|doorgestuurde e-?mail|weitergeleitete nachricht|message transf[ée]r[ée])\s*-{2,}|begin (?:doorgestuurd bericht|forwarded message|van doorgestuurd bericht)\s*:?)$`)
+
+func isForwardMarker(t string) bool {
+	return forwardMarkerRe.MatchString(t)
+}
+
+// isRuleLine reports whether t is a horizontal rule such as Outlook's
+// "________________________________" above a quoted header block.
+func isRuleLine(t string) bool {
+	if len(t) < 8 {
+		return false
+	}
+	for _, r := range t {
+		if r != '_' && r != '-' && r != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// Header field names of quoted and forwarded header blocks, in the
+// languages of the clients we see.
+var (
+	headerFromRe  = regexp.MustCompile(`(?i)^[*>\s]*(?:van|from|de|von|afzender)\s*:\**\s*(.*)$`)
+	headerOtherRe = regexp.MustCompile(`(?i)^[*>\s]*(?:verzonden|sent|datum|date|aan|to|cc|bcc|onderwerp|subject|envoy[ée]|[àa]|objet|gesendet|an|betreff|reply-to|beantwoorden)\s*:\**\s*(.*)$`)
+	headerSubjRe  = regexp.MustCompile(`(?i)^[*>\s]*(?:onderwerp|subject|objet|betreff)\s*:\**\s*(.*)$`)
+)
+
+// isHeaderBlockAt reports whether a quoted header block starts at line i: a
+// "Van:/From:" line followed within the next lines by at least two other
+// header fields.
+func isHeaderBlockAt(lines []string, i int) bool {
+	if i < 0 || i >= len(lines) || !headerFromRe.MatchString(strings.TrimSpace(lines[i])) {
+		return false
+	}
+	n := 0
+	for j := i + 1; j < len(lines) && j <= i+7; j++ {
+		t := strings.TrimSpace(lines[j])
+		if t == "" {
+			if n > 0 {
+				break
+			}
+			continue
+		}
+		if headerOtherRe.MatchString(t) {
+			n++
+			if n >= 2 {
+				return true
+			}
+			continue
+		}
+		// A wrapped header value (e.g. a long recipient list) is allowed
+		// only after at least one header field.
+		if n == 0 {
+			return false
+		}
+	}
+	return false
+}
+
+// Attribution lines: "Op <date> schreef <name> <addr>:", "Op <date>, om
+// <time> heeft <name> het volgende geschreven:", "On <date>, <name> wrote:",
+// "Am <date> schrieb <name>:", "Le <date>, <name> a écrit :".
+var (
+	attribStartRe = regexp.MustCompile(`(?i)^(?:op|on|am|le)\s+\S`)
+	attribEndRe   = regexp.MustCompile(`(?i)(?:schreef|geschreven|wrote|schrieb|a [ée]crit)\s*(?:[^:]{0,200})?:\s*$`)
+	// A client's attribution names a time, a year or an address; a
+	// sentence such as "Op 12 maart schreef ik u het volgende:" does not.
+	attribDetailRe = regexp.MustCompile(`\d{1,2}[:.]\d{2}|@|\b(?:19|20)\d{2}\b`)
+)
+
+// attributionAt returns how many lines (1 to 3) the attribution starting at
+// line i spans, or 0 when no attribution starts there.
+func attributionAt(lines []string, i int) int {
+	t := strings.TrimSpace(lines[i])
+	if !attribStartRe.MatchString(t) {
+		return 0
+	}
+	joined := t
+	for n := 1; n <= 3 && i+n <= len(lines); n++ {
+		if n > 1 {
+			next := strings.TrimSpace(lines[i+n-1])
+			if next == "" {
+				return 0
+			}
+			joined += " " + next
+		}
+		if len(joined) > 400 {
+			return 0
+		}
+		if attribEndRe.MatchString(joined) && hasAttribVerb(joined) && attribDetailRe.MatchString(joined) {
+			return n
+		}
+	}
+	return 0
+}
+
+func hasAttribVerb(s string) bool {
+	f := strings.ToLower(s)
+	for _, v := range []string{"schreef", "geschreven", "wrote", "schrieb", "a écrit", "a ecrit"} {
+		if strings.Contains(f, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardPart is a mail split at its (outermost) forward: the forwarder's
+// note above, the forwarded header fields and the forwarded body.
+type forwardPart struct {
+	Note    string // what the forwarder wrote, quotes not yet stripped
+	Body    string // the forwarded message's body
+	From    Address
+	Subject string
+}
+
+// splitForward finds a forwarded message in text. An explicit forward marker
+// ("---------- Forwarded message ---------", "Begin doorgestuurd bericht:")
+// always counts; an Outlook header block or an "-----Oorspronkelijk
+// bericht-----" line counts only when subjectForward is true (the subject
+// starts with FW:/Fwd:), because in a reply the same block quotes the mail
+// replied to.
+func splitForward(text string, subjectForward bool) (forwardPart, bool) {
+	lines := splitLines(text)
+	for i := 0; i < len(lines); i++ {
+		t := strings.TrimSpace(lines[i])
+		start := -1
+		switch {
+		case isForwardMarker(t):
+			start = i + 1
+		case subjectForward && isOriginalMessageLine(t):
+			start = i + 1
+		case subjectForward && isRuleLine(t) && isHeaderBlockAt(lines, nextNonBlank(lines, i+1)):
+			start = nextNonBlank(lines, i+1)
+		case subjectForward && isHeaderBlockAt(lines, i):
+			start = i
+		}
+		if start < 0 {
+			continue
+		}
+		fp := forwardPart{Note: joinTrimmed(lines[:i])}
+		j := nextNonBlank(lines, start)
+		// Read the header block: field lines until the first blank line
+		// after at least one field.
+		fields := 0
+		for ; j < len(lines); j++ {
+			h := strings.TrimSpace(lines[j])
+			if h == "" {
+				if fields > 0 {
+					break
+				}
+				continue
+			}
+			if m := headerFromRe.FindStringSubmatch(h); m != nil {
+				fp.From = parseLooseAddress(m[1])
+				fields++
+				continue
+			}
+			if m := headerSubjRe.FindStringSubmatch(h); m != nil {
+				fp.Subject = strings.TrimSpace(m[1])
+				fields++
+				continue
+			}
+			if headerOtherRe.MatchString(h) {
+				fields++
+				continue
+			}
+			if fields == 0 {
+				break // no header block after the marker
+			}
+			// A wrapped header value.
+		}
+		fp.Body = joinTrimmed(lines[min(nextNonBlank(lines, j), len(lines)):])
+		return fp, true
+	}
+	return forwardPart{}, false
+}
+
+// parseLooseAddress reads "Name <addr>", "addr" or "Name [mailto:addr]" as
+// written in a quoted header block.
+func parseLooseAddress(s string) Address {
+	s = strings.TrimSpace(strings.Trim(s, "*"))
+	s = strings.ReplaceAll(s, "[mailto:", "<")
+	s = strings.ReplaceAll(s, "]", ">")
+	if a, err := mail.ParseAddress(s); err == nil {
+		return Address{Name: strings.Trim(strings.TrimSpace(a.Name), "*"), Address: strings.ToLower(a.Address)}
+	}
+	if i := strings.LastIndex(s, "<"); i >= 0 {
+		if j := strings.Index(s[i:], ">"); j > 0 {
+			addr := strings.TrimSpace(s[i+1 : i+j])
+			name := strings.Trim(strings.TrimSpace(s[:i]), `"'* `)
+			if strings.Contains(addr, "@") {
+				return Address{Name: name, Address: strings.ToLower(addr)}
+			}
+			return Address{Name: name}
+		}
+	}
+	if strings.Contains(s, "@") && !strings.ContainsAny(s, " \t") {
+		return Address{Address: strings.ToLower(s)}
+	}
+	return Address{Name: strings.Trim(s, `"'`)}
+}
+
+// splitLines normalises line endings and splits text into lines.
+func splitLines(text string) []string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	return strings.Split(text, "\n")
+}
+
+// joinTrimmed joins lines with "\n" after dropping trailing blank lines.
+func joinTrimmed(lines []string) string {
+	end := len(lines)
+	for end > 0 && strings.TrimSpace(lines[end-1]) == "" {
+		end--
+	}
+	return strings.Join(lines[:end], "\n")
+}
+
+func nextNonBlank(lines []string, i int) int {
+	for i < len(lines) && strings.TrimSpace(lines[i]) == "" {
+		i++
+	}
+	return i
+}

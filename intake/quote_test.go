@@ -1,0 +1,142 @@
+package intake
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The -update flag rewrites golden files. Another test file of the package
+// may define the same flag first; then this one uses it.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files in testdata")
+	}
+}
+
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// TestQuoteGolden runs StripQuoted and StripSignature over every
+// testdata/classify/quote/*.txt and compares with the .golden file next to
+// it. Run with -update to rewrite the golden files after a deliberate
+// change, and review the diff.
+func TestQuoteGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "classify", "quote", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no quote fixtures: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			in, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			quoted := StripQuoted(string(in))
+			got := "== StripQuoted ==\n" + quoted + "\n== StripSignature ==\n" + StripSignature(quoted) + "\n"
+			org, phone := ExtractContact(string(in))
+			got += "== ExtractContact ==\norg: " + org + "\nphone: " + phone + "\n"
+			if fp, ok := splitForward(string(in), false); ok {
+				got += "== forward ==\nfrom: " + fp.From.Name + " <" + fp.From.Address + ">\nsubject: " + fp.Subject + "\nbody:\n" + fp.Body + "\n"
+			}
+			golden := strings.TrimSuffix(f, ".txt") + ".golden"
+			if updateGolden() {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s (run with -update after checking):\n--- got\n%s\n--- want\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+func TestStripQuoted(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "Vraag.\r\n\r\nGroet,\r\nJan\r\n", "Vraag.\n\nGroet,\nJan"},
+		{"gt lines", "Ja.\n> Nee?\n>> Misschien\nToch ja.", "Ja.\nToch ja."},
+		{"outlook block", "Ja.\n\nVan: X <x@y.example>\nVerzonden: maandag\nAan: Y\nOnderwerp: Z\n\nOud", "Ja."},
+		{"english block", "Yes.\nFrom: X\nSent: Monday\nTo: Y\nSubject: Z\nOld", "Yes."},
+		{"bold block", "Ja.\n*Van:* X\n*Verzonden:* maandag\n*Aan:* Y\n\nOud", "Ja."},
+		{"lone Van: line is text", "Van: de directeur kreeg ik dit adres.\nGraag een clinic.", "Van: de directeur kreeg ik dit adres.\nGraag een clinic."},
+		{"original message", "Ja.\n-----Original Message-----\nOud", "Ja."},
+		{"oorspronkelijk bericht", "Ja.\n----- Oorspronkelijk bericht -----\nOud", "Ja."},
+		{"attribution then gt", "Ja.\nOp 3 feb. 2026 om 10:14 schreef X <x@y>:\n> Oud\nNieuw", "Ja.\nNieuw"},
+		{"attribution cuts unprefixed quote", "Ja.\nOn Tue, Feb 3, 2026 at 10:14 AM X wrote:\nOud", "Ja."},
+		{"sentence that looks like an attribution", "Op 12 maart schreef ik u het volgende:\nwij komen met zijn drieën.", "Op 12 maart schreef ik u het volgende:\nwij komen met zijn drieën."},
+		{"forward marker", "Zie hieronder.\n---------- Forwarded message ---------\nFrom: X", "Zie hieronder."},
+		{"apple forward marker", "Zie hieronder.\n\nBegin doorgestuurd bericht:\n\nVan: X", "Zie hieronder."},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		if got := StripQuoted(tt.in); got != tt.want {
+			t.Errorf("%s: StripQuoted = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestStripSignature(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"met vriendelijke groet", "Vraag.\n\nMet vriendelijke groet,\n\nJan", "Vraag."},
+		{"vriendelijke groeten", "Vraag.\nVriendelijke groeten\nJan", "Vraag."},
+		{"met hartelijke groet", "Vraag.\nMet hartelijke groet,\nJan", "Vraag."},
+		{"groet comma", "Vraag.\nGroet,\nJan", "Vraag."},
+		{"groetjes", "Vraag.\nGroetjes,\nFemke", "Vraag."},
+		{"kind regards", "Question.\nKind regards,\nFiona", "Question."},
+		{"best regards", "Question.\nBest regards\nFiona", "Question."},
+		{"greeting with name on the line", "Vraag.\nMet vriendelijke groet, Jan Jansen", "Vraag."},
+		{"sig separator", "Vraag.\n-- \nJan", "Vraag."},
+		{"disclaimer", "Vraag.\nDit bericht is uitsluitend bestemd voor de geadresseerde.", "Vraag."},
+		{"english disclaimer", "Question.\nThis e-mail and any attachments are confidential.", "Question."},
+		{"disclaimer gemeente", "Vraag.\nDe informatie verzonden met dit e-mailbericht is vertrouwelijk.", "Vraag."},
+		{"mobile footer", "Vraag.\n\nVerstuurd vanaf mijn iPhone", "Vraag."},
+		{"sentence starting with groeten is kept", "Groeten uit Zeeland en een vraag over de clinic voor onze scholen in de regio.\nJan", "Groeten uit Zeeland en een vraag over de clinic voor onze scholen in de regio.\nJan"},
+		{"no signature", "Vraag over de clinic.", "Vraag over de clinic."},
+	}
+	for _, tt := range tests {
+		if got := StripSignature(tt.in); got != tt.want {
+			t.Errorf("%s: StripSignature = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSplitForward(t *testing.T) {
+	text := "Zie onder.\n\nGroet,\nAnita\n\n-----Oorspronkelijk bericht-----\nVan: Els Brouwer-Stam <E.Brouwerstam@skpo.example>\nVerzonden: maandag 9 februari 2026 08:47\nAan: Anita\nOnderwerp: medicijnprotocol\n\nWaar vind ik het protocol?\n"
+	if _, ok := splitForward(text, false); ok {
+		t.Error("an Oorspronkelijk bericht block without FW: subject is a quote, not a forward")
+	}
+	fp, ok := splitForward(text, true)
+	if !ok {
+		t.Fatal("no forward found")
+	}
+	if fp.From.Address != "e.brouwerstam@skpo.example" || fp.From.Name != "Els Brouwer-Stam" || fp.Subject != "medicijnprotocol" {
+		t.Errorf("header %+v %q", fp.From, fp.Subject)
+	}
+	if fp.Body != "Waar vind ik het protocol?" || !strings.HasPrefix(fp.Note, "Zie onder.") {
+		t.Errorf("body %q note %q", fp.Body, fp.Note)
+	}
+
+	for in, want := range map[string]Address{
+		"Els <e@x.example>":                  {Name: "Els", Address: "e@x.example"},
+		`"Brouwer, Els" <e@x.example>`:       {Name: "Brouwer, Els", Address: "e@x.example"},
+		"Els Brouwer [mailto:E@x.example]":   {Name: "Els Brouwer", Address: "e@x.example"},
+		"e@x.example":                        {Address: "e@x.example"},
+		"Els Brouwer-Stam":                   {Name: "Els Brouwer-Stam"},
+		"*Els* <e@x.example>":                {Name: "Els", Address: "e@x.example"},
+		"Els Brouwer <e@x.example> namens X": {Name: "Els Brouwer", Address: "e@x.example"},
+	} {
+		if got := parseLooseAddress(in); got != want {
+			t.Errorf("parseLooseAddress(%q) = %+v, want %+v", in, got, want)
+		}
+	}
+}

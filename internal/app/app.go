@@ -1,0 +1,176 @@
+// Package app assembles a running Loket from its parts: the store, the
+// pollers (one per mailbox), the classifier, the outbox sender and the HTTP
+// server. cmd/loket's serve and demo commands both run it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/poraad/loket/intake"
+	"github.com/poraad/loket/templates"
+	"github.com/poraad/loket/web"
+	"github.com/poraad/loket/workflow"
+)
+
+// Mailbox is one mailbox to poll and send from.
+type Mailbox struct {
+	intake.MailboxConfig
+	DisplayName string
+	Prior       intake.Type
+}
+
+// Options is everything Run needs; cmd/loket builds it from the config file.
+type Options struct {
+	StorePath          string
+	Prefix             string
+	Listen             string
+	APIToken           string
+	SMTP               workflow.SMTPConfig
+	Confirm            bool
+	PerRecipientPerDay int
+	TemplatesDir       string
+	Mailboxes          []Mailbox
+	Classifier         intake.ClassifierConfig
+	Log                *slog.Logger
+	// Started, when set, is called once the HTTP server listens, with its
+	// address and the running service.
+	Started func(addr string, svc *Running)
+}
+
+// Running exposes the live parts, for the demo and tests.
+type Running struct {
+	Store   *workflow.Store
+	Sender  *workflow.Sender
+	Pollers map[string]*intake.Poller
+}
+
+// Run runs Loket until ctx is done, then shuts down in order: stop taking
+// HTTP requests, stop the pollers and the sender, close the store.
+func Run(ctx context.Context, o Options) error {
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	tmpl, err := templates.Load(o.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("load templates: %w", err)
+	}
+	own := make([]string, 0, len(o.Mailboxes))
+	mailboxes := map[string]workflow.MailboxInfo{}
+	for _, m := range o.Mailboxes {
+		addr := strings.ToLower(m.Address)
+		own = append(own, addr)
+		mailboxes[m.Name] = workflow.MailboxInfo{Name: m.Name, Address: addr, DisplayName: m.DisplayName, Prior: m.Prior}
+	}
+	ccfg := o.Classifier
+	ccfg.Prefix = o.Prefix
+	ccfg.OwnAddresses = append(ccfg.OwnAddresses, own...)
+	classifier, err := intake.NewClassifier(ccfg)
+	if err != nil {
+		return fmt.Errorf("classifier: %w", err)
+	}
+	st, err := workflow.Open(o.StorePath)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	sender := workflow.NewSender(st, o.SMTP, log.With("component", "sender"))
+	svc := &workflow.Service{
+		Store: st, Classifier: classifier, Log: log.With("component", "intake"), Committed: sender.Kick,
+		Policy: &workflow.Policy{Prefix: o.Prefix, Mailboxes: mailboxes, Templates: tmpl, Confirm: o.Confirm,
+			PerRecipientPerDay: o.PerRecipientPerDay, OwnAddresses: own},
+	}
+	run := &Running{Store: st, Sender: sender, Pollers: map[string]*intake.Poller{}}
+	health := map[string]web.Health{}
+	for _, m := range o.Mailboxes {
+		p := intake.NewPoller(m.MailboxConfig, svc, log.With("component", "poller"))
+		run.Pollers[m.Name] = p
+		interval := m.PollInterval
+		if interval <= 0 {
+			interval = time.Minute
+		}
+		health["mailbox:"+m.Name] = func() (bool, any) {
+			s := p.Status()
+			// Healthy while connected, or while the last good poll is recent.
+			ok := s.Connected || (!s.LastPoll.IsZero() && time.Since(s.LastPoll) < 3*interval+time.Minute)
+			return ok, s
+		}
+	}
+	health["outbox"] = func() (bool, any) {
+		s := sender.Status()
+		pending, err := st.Outbox(true)
+		if err != nil {
+			return false, err.Error()
+		}
+		oldest := time.Duration(0)
+		for _, e := range pending {
+			if age := time.Since(e.Date); age > oldest {
+				oldest = age
+			}
+		}
+		return oldest < time.Hour, map[string]any{"status": s, "pending": len(pending), "oldest_pending": oldest.Round(time.Second).String()}
+	}
+
+	api := &web.API{Store: st, Token: o.APIToken, Log: log.With("component", "api"), Health: health}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Listen, err)
+	}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http server: %w", err)
+			cancel()
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = sender.Run(ctx)
+	}()
+	for name, p := range run.Pollers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Run(ctx); err != nil {
+				log.Error("poller stopped", "mailbox", name, "err", err)
+			}
+		}()
+	}
+	log.Info("loket running", "listen", ln.Addr().String(), "mailboxes", len(o.Mailboxes), "store", o.StorePath)
+	if o.Started != nil {
+		o.Started(ln.Addr().String(), run)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}

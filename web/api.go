@@ -1,0 +1,262 @@
+// Package web serves Loket over HTTP: the JSON API under /api/v1 (bearer
+// token) that scripts and the CLI use, and the health check. The project
+// leaders' pages will live here too.
+package web
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/poraad/loket/intake"
+	"github.com/poraad/loket/workflow"
+)
+
+// Health reports the state of a running component for /healthz.
+type Health func() (ok bool, detail any)
+
+// API is the HTTP handler of the JSON API.
+type API struct {
+	Store  *workflow.Store
+	Token  string
+	Log    *slog.Logger
+	Health map[string]Health // component name -> check
+}
+
+// Handler returns the routes, all listed here.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.Handle("GET /api/v1/tickets", a.auth(a.listTickets))
+	mux.Handle("GET /api/v1/tickets/{ref}", a.auth(a.getTicket))
+	mux.Handle("GET /api/v1/tickets/{ref}/messages/{seq}/raw", a.auth(a.getRaw))
+	mux.Handle("GET /api/v1/unmatched", a.auth(a.listUnmatched))
+	mux.Handle("GET /api/v1/outbox", a.auth(a.listOutbox))
+	return securityHeaders(mux)
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) auth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || a.Token == "" || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="loket"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// TicketSummary is a ticket in lists.
+type TicketSummary struct {
+	Ref              string           `json:"ref"`
+	Mailbox          string           `json:"mailbox"`
+	Type             intake.Type      `json:"type"`
+	Family           workflow.Family  `json:"family"`
+	State            workflow.State   `json:"state"`
+	Subject          string           `json:"subject"`
+	RequesterName    string           `json:"requester_name,omitempty"`
+	RequesterAddress string           `json:"requester_address"`
+	Org              string           `json:"org"`
+	Phone            string           `json:"phone"`
+	Created          time.Time        `json:"created"`
+	Updated          time.Time        `json:"updated"`
+	MessageIDs       []string         `json:"message_ids"`
+	Bounced          bool             `json:"bounced,omitempty"`
+	Flags            []string         `json:"flags,omitempty"`
+	AllowedEvents    []workflow.Event `json:"allowed_events"`
+}
+
+func summary(t *workflow.Ticket) TicketSummary {
+	allowed := workflow.AllowedEvents(t.Family, t.State)
+	if allowed == nil {
+		allowed = []workflow.Event{}
+	}
+	return TicketSummary{
+		Ref: t.Ref, Mailbox: t.Mailbox, Type: t.Type, Family: t.Family, State: t.State, Subject: t.Subject,
+		RequesterName: t.Requester.Name, RequesterAddress: t.Requester.Address, Org: t.Org, Phone: t.Phone,
+		Created: t.Created, Updated: t.Updated, MessageIDs: t.MessageIDs(), Bounced: t.Bounced, Flags: t.Flags,
+		AllowedEvents: allowed,
+	}
+}
+
+func (a *API) listTickets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := workflow.Filter{State: workflow.State(q.Get("state")), Type: intake.Type(q.Get("type")), Mailbox: q.Get("mailbox")}
+	tickets, err := a.Store.Tickets(f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]TicketSummary, 0, len(tickets))
+	for i := range tickets {
+		out = append(out, summary(&tickets[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
+}
+
+// TicketDetail is one ticket with its messages and audit log.
+type TicketDetail struct {
+	TicketSummary
+	Classification intake.Classification `json:"classification"`
+	Audit          []workflow.AuditEntry `json:"audit"`
+	Messages       []MessageView         `json:"messages"`
+}
+
+// MessageView is a stored message as the API shows it.
+type MessageView struct {
+	Seq        uint64                 `json:"seq"`
+	Direction  workflow.Direction     `json:"direction"`
+	Mailbox    string                 `json:"mailbox"`
+	Received   time.Time              `json:"received"`
+	Message    *intake.Message        `json:"message"`
+	Class      *intake.Classification `json:"classification,omitempty"`
+	HeaderOnly bool                   `json:"header_only,omitempty"`
+	Outbox     *workflow.OutboxEntry  `json:"outbox,omitempty"`
+}
+
+func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
+	t, err := a.Store.Ticket(strings.ToUpper(r.PathValue("ref")))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d := TicketDetail{TicketSummary: summary(t), Classification: t.Classification, Audit: t.Audit, Messages: []MessageView{}}
+	for _, ref := range t.Messages {
+		rec, err := a.Store.Message(ref.Seq)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v := MessageView{Seq: rec.Seq, Direction: rec.Direction, Mailbox: rec.Mailbox, Received: rec.Received,
+			Message: rec.Message, Class: rec.Class, HeaderOnly: rec.HeaderOnly}
+		if rec.OutboxID != 0 {
+			if e, err := a.Store.OutboxEntry(rec.OutboxID); err == nil {
+				e.Body = "" // the message text is in Message already
+				v.Outbox = e
+			}
+		}
+		d.Messages = append(d.Messages, v)
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (a *API) getRaw(w http.ResponseWriter, r *http.Request) {
+	t, err := a.Store.Ticket(strings.ToUpper(r.PathValue("ref")))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, m := range t.Messages {
+		if r.PathValue("seq") == itoa(m.Seq) {
+			raw, err := a.Store.Raw(m.Seq)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			w.Header().Set("Content-Type", "message/rfc822")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+t.Ref+"-"+itoa(m.Seq)+`.eml"`)
+			_, _ = w.Write(raw)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "no such message on this ticket")
+}
+
+func (a *API) listUnmatched(w http.ResponseWriter, r *http.Request) {
+	recs, err := a.Store.Unmatched()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]MessageView, 0, len(recs))
+	for _, rec := range recs {
+		out = append(out, MessageView{Seq: rec.Seq, Direction: rec.Direction, Mailbox: rec.Mailbox,
+			Received: rec.Received, Message: rec.Message, Class: rec.Class})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+func (a *API) listOutbox(w http.ResponseWriter, r *http.Request) {
+	entries, err := a.Store.Outbox(r.URL.Query().Get("pending") != "")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []workflow.OutboxEntry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"outbox": entries})
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusOK
+	out := map[string]any{}
+	okAll := true
+	for name, check := range a.Health {
+		ok, detail := check()
+		out[name] = map[string]any{"ok": ok, "detail": detail}
+		okAll = okAll && ok
+	}
+	if _, err := a.Store.Stats(); err != nil {
+		okAll = false
+		out["store"] = map[string]any{"ok": false, "detail": err.Error()}
+	} else {
+		out["store"] = map[string]any{"ok": true}
+	}
+	out["status"] = "ok"
+	if !okAll {
+		out["status"] = "degraded"
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, out)
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, workflow.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	if a.Log != nil {
+		a.Log.Error("api request failed", "path", r.URL.Path, "err", err)
+	}
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}

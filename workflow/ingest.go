@@ -1,0 +1,439 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/poraad/loket/intake"
+	"github.com/poraad/loket/templates"
+)
+
+// Inbound is a fetched, parsed and classified message ready to be stored.
+type Inbound struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32 // 0 for messages not from IMAP (tests, imports of files)
+	Raw         []byte
+	Msg         *intake.Message
+	Class       intake.Classification
+	HeaderOnly  bool
+}
+
+// IngestResult says what Ingest did.
+type IngestResult struct {
+	Seq       uint64 `json:"seq,omitempty"`
+	Skipped   bool   `json:"skipped,omitempty"`   // UID at or below the stored cursor: handled before
+	Duplicate bool   `json:"duplicate,omitempty"` // Message-ID stored before (other mailbox, UIDVALIDITY change)
+	TicketRef string `json:"ticket_ref,omitempty"`
+	NewTicket bool   `json:"new_ticket,omitempty"`
+	Unmatched bool   `json:"unmatched,omitempty"`
+	OutboxID  uint64 `json:"outbox_id,omitempty"`
+	// NoConfirmation says why a new ticket got no automatic confirmation.
+	NoConfirmation string `json:"no_confirmation,omitempty"`
+}
+
+// MailboxInfo is what the workflow needs to know of a mailbox.
+type MailboxInfo struct {
+	Name        string
+	Address     string // lower case
+	DisplayName string
+	Prior       intake.Type
+}
+
+// Policy is the configuration Ingest works by.
+type Policy struct {
+	Prefix    string
+	Mailboxes map[string]MailboxInfo
+	Templates *templates.Set
+	// Confirm enables automatic confirmations.
+	Confirm bool
+	// PerRecipientPerDay caps automatic mails to one address in 24 hours.
+	PerRecipientPerDay int
+	// OwnAddresses are never mailed automatically (lower case).
+	OwnAddresses []string
+	Now          Clock
+}
+
+func (p *Policy) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// Ingest stores one inbound message and everything that follows from it in
+// a single transaction: message, raw bytes, Message-ID index, ticket and
+// audit, outbox entry and the mailbox cursor. Either all of it is committed
+// or none of it.
+func (s *Store) Ingest(in Inbound, p *Policy) (IngestResult, error) {
+	var res IngestResult
+	if in.Msg == nil {
+		return res, errors.New("ingest: no parsed message")
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		res = IngestResult{}
+		return ingestTx(tx, in, p, &res)
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest %s UID %d <%s>: %w", in.Mailbox, in.UID, in.Msg.MessageID, err)
+	}
+	return res, nil
+}
+
+func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
+	now := p.now()
+	cur, err := cursorTx(tx, in.Mailbox)
+	if err != nil {
+		return err
+	}
+	if in.UID != 0 && cur.UIDValidity == in.UIDValidity && in.UID <= cur.LastUID {
+		res.Skipped = true
+		return nil
+	}
+	advance := func() error {
+		if in.UID == 0 {
+			return nil
+		}
+		next := intake.Cursor{UIDValidity: in.UIDValidity, LastUID: in.UID}
+		if cur.UIDValidity == in.UIDValidity && cur.LastUID > in.UID {
+			next.LastUID = cur.LastUID
+		}
+		return putJSON(tx.Bucket(bucketCursors), []byte(in.Mailbox), next)
+	}
+
+	ids := tx.Bucket(bucketMessageIDs)
+	if v := ids.Get([]byte(in.Msg.MessageID)); v != nil {
+		res.Duplicate, res.Seq = true, btoi(v)
+		var rec MessageRecord
+		if err := getJSON(tx.Bucket(bucketMessages), v, &rec); err == nil {
+			res.TicketRef = rec.TicketRef
+			if rec.Mailbox != in.Mailbox && rec.TicketRef != "" {
+				if t, err := ticketTx(tx, rec.TicketRef); err == nil {
+					t.audit(now, "loket", "duplicate", fmt.Sprintf("bericht <%s> ook ontvangen in mailbox %s", in.Msg.MessageID, in.Mailbox), "")
+					if err := putTicketTx(tx, t); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return advance()
+	}
+
+	class := in.Class
+	rec := &MessageRecord{Direction: DirIn, Mailbox: in.Mailbox, UIDValidity: in.UIDValidity, UID: in.UID,
+		Received: now, Message: in.Msg, Class: &class, HeaderOnly: in.HeaderOnly}
+
+	var t *Ticket
+	switch class.Kind {
+	case intake.KindAutoReply, intake.KindBounce:
+		t = threadTicketTx(tx, class)
+		if t == nil {
+			seq, err := putMessageTx(tx, rec, in.Raw)
+			if err != nil {
+				return err
+			}
+			res.Seq, res.Unmatched = seq, true
+			if err := tx.Bucket(bucketUnmatched).Put(itob(seq), nil); err != nil {
+				return fmt.Errorf("mark unmatched: %w", err)
+			}
+			return advance()
+		}
+		what := "automatisch antwoord ontvangen"
+		if class.Kind == intake.KindBounce {
+			what = "onbestelbaar-melding ontvangen: onze mail aan de aanvrager kwam niet aan"
+			t.Bounced = true
+			t.Flags = appendOnce(t.Flags, "mail gebounced")
+		}
+		t.audit(now, "loket", string(class.Kind), what, in.Msg.Subject)
+
+	case intake.KindFollowUp:
+		t = threadTicketTx(tx, class)
+		if t != nil {
+			t.audit(now, "loket", "follow-up", "vervolgbericht van "+in.Msg.From.Address, in.Msg.Subject)
+			if _, ok := transitions[t.Family][t.State][EventRequesterReplied]; ok {
+				if err := apply(t, EventRequesterReplied, "loket", "", func() time.Time { return now }); err != nil {
+					return err
+				}
+			}
+			break
+		}
+		// A follow-up naming a ticket we do not know becomes a new ticket,
+		// with a note so that a person can link it by hand.
+		if t, err = newTicketTx(tx, in, p, now); err != nil {
+			return err
+		}
+		note := "verwijst naar een onbekend ticket"
+		if class.TicketRef != "" {
+			note = "verwijst naar onbekend ticket " + class.TicketRef
+		} else if class.ThreadMessageID != "" {
+			note = "antwoord op onbekend bericht <" + class.ThreadMessageID + ">"
+		}
+		t.Flags = appendOnce(t.Flags, note)
+		t.audit(now, "loket", "note", note, "")
+		res.NewTicket = true
+
+	default: // new
+		if t, err = newTicketTx(tx, in, p, now); err != nil {
+			return err
+		}
+		res.NewTicket = true
+	}
+
+	rec.TicketRef = t.Ref
+	seq, err := putMessageTx(tx, rec, in.Raw)
+	if err != nil {
+		return err
+	}
+	res.Seq, res.TicketRef = seq, t.Ref
+	t.Messages = append(t.Messages, MessageRef{Seq: seq, MessageID: in.Msg.MessageID, Direction: DirIn,
+		Kind: class.Kind, From: in.Msg.From.Address, Subject: in.Msg.Subject, Date: in.Msg.Date})
+	if in.HeaderOnly {
+		t.Flags = appendOnce(t.Flags, fmt.Sprintf("bericht van %d bytes groter dan de limiet: alleen de kop is opgeslagen; lees het in de mailbox", in.Msg.Size))
+	}
+	if in.Msg.Unparsed {
+		t.Flags = appendOnce(t.Flags, "onleesbaar bericht: alleen de ruwe tekst is opgeslagen")
+	}
+
+	if res.NewTicket {
+		if why := confirmTx(tx, t, in, p, now, res); why != "" {
+			res.NoConfirmation = why
+			t.audit(now, "loket", "no-confirmation", "geen automatische bevestiging: "+why, "")
+		}
+	}
+	if err := putTicketTx(tx, t); err != nil {
+		return err
+	}
+	return advance()
+}
+
+// newTicketTx creates a ticket for an inbound message with a fresh reference.
+func newTicketTx(tx *bolt.Tx, in Inbound, p *Policy, now time.Time) (*Ticket, error) {
+	year := now.In(amsterdam).Year()
+	n, err := nextCounterTx(tx, fmt.Sprintf("ticket/%d", year))
+	if err != nil {
+		return nil, err
+	}
+	ref := intake.FormatTicketRef(p.Prefix, year, int(n))
+	typ := in.Class.Type
+	if typ == "" {
+		typ = intake.TypeOverig
+	}
+	requester := in.Class.Requester
+	if requester.Address == "" {
+		requester = in.Msg.From
+	}
+	mb := p.Mailboxes[in.Mailbox]
+	t := &Ticket{
+		Ref: ref, Mailbox: in.Mailbox, MailboxAddress: mb.Address, Type: typ, Family: FamilyOf(typ),
+		State: StateNew, Subject: in.Msg.Subject, Requester: requester, Org: in.Class.Org, Phone: in.Class.Phone,
+		Created: now, Classification: in.Class,
+	}
+	t.audit(now, "loket", "created", fmt.Sprintf("ticket aangemaakt uit <%s> in mailbox %s, type %s", in.Msg.MessageID, in.Mailbox, typ), "")
+	return t, nil
+}
+
+// confirmTx queues the automatic confirmation for a new ticket, or returns
+// why none may be sent.
+func confirmTx(tx *bolt.Tx, t *Ticket, in Inbound, p *Policy, now time.Time, res *IngestResult) string {
+	if !p.Confirm {
+		return "automatische bevestigingen staan uit"
+	}
+	if in.Class.Kind != intake.KindNew && in.Class.Kind != intake.KindFollowUp {
+		return "geen nieuwe aanvraag"
+	}
+	to := in.Msg.From
+	if len(in.Msg.ReplyTo) == 1 && in.Msg.ReplyTo[0].Address != "" {
+		to = in.Msg.ReplyTo[0]
+	}
+	if why := NoAutoReplyReason(to.Address, in.Msg, p.OwnAddresses); why != "" {
+		return why
+	}
+	if n := p.PerRecipientPerDay; n > 0 {
+		recent, err := recentAutoSentTx(tx, to.Address, now)
+		if err != nil {
+			return "teller automatische mail onleesbaar: " + err.Error()
+		}
+		if len(recent) >= n {
+			return fmt.Sprintf("al %d automatische mails aan %s in 24 uur", len(recent), to.Address)
+		}
+	}
+	mb := p.Mailboxes[in.Mailbox]
+	if mb.Address == "" || p.Templates == nil {
+		return "mailbox zonder afzenderadres of geen sjablonen"
+	}
+	name := "confirm-" + string(t.Type)
+	if !p.Templates.Has(name) {
+		name = "confirm-overig"
+	}
+	r, err := p.Templates.Render(name, templates.Data{
+		Ref: t.Ref, Type: string(t.Type), TypeLabel: templates.TypeLabels[string(t.Type)],
+		RequesterName: to.Name, Org: t.Org, Subject: in.Msg.Subject, Received: now,
+		MailboxAddress: mb.Address, MailboxName: mb.DisplayName,
+	})
+	if err != nil {
+		return "sjabloon " + name + ": " + err.Error()
+	}
+	subject := r.Subject
+	if !strings.Contains(subject, t.Ref) {
+		subject = "[" + t.Ref + "] " + subject
+	}
+	refs := append([]string(nil), in.Msg.References...)
+	refs = append(refs, in.Msg.MessageID)
+	if len(refs) > 10 {
+		refs = append(refs[:1], refs[len(refs)-9:]...)
+	}
+	e := &OutboxEntry{
+		TicketRef: t.Ref, Purpose: "bevestiging", Automatic: true,
+		FromName: mb.DisplayName, From: mb.Address, To: []string{to.Address},
+		Subject: subject, Body: r.Body,
+		MessageID: newMessageID(t.Ref, mb.Address, now), InReplyTo: in.Msg.MessageID, References: refs,
+		ThreadTopic: threadTopic(in.Msg.Subject), ThreadIndex: threadIndex(in.Msg.HeaderValue("Thread-Index"), now),
+		Date: now,
+	}
+	if err := enqueueTx(tx, t, e, now); err != nil {
+		return "in wachtrij zetten mislukt: " + err.Error()
+	}
+	if err := noteAutoSentTx(tx, to.Address, now); err != nil {
+		return "teller automatische mail: " + err.Error()
+	}
+	res.OutboxID = e.ID
+	if err := apply(t, EventAcknowledge, "loket", "", func() time.Time { return now }); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// NoAutoReplyReason returns why Loket must not send automatic mail to addr
+// in answer to m, or "" when it may (RFC 3834 and loop safety).
+func NoAutoReplyReason(addr string, m *intake.Message, own []string) string {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	if _, err := mail.ParseAddress(addr); err != nil || addr == "" {
+		return "geen geldig adres"
+	}
+	for _, o := range own {
+		if addr == strings.ToLower(o) {
+			return "adres is een eigen adres van Loket"
+		}
+	}
+	local := addr[:strings.LastIndexByte(addr, '@')]
+	for _, bad := range []string{"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce", "bounces", "listserv", "majordomo"} {
+		if local == bad || strings.HasPrefix(local, bad+"+") || strings.HasPrefix(local, bad+"-") || (strings.Contains(bad, "reply") && strings.Contains(local, bad)) {
+			return "adres " + addr + " neemt geen antwoord aan"
+		}
+	}
+	if m != nil {
+		if rp := strings.TrimSpace(m.HeaderValue("Return-Path")); rp == "<>" {
+			return "leeg Return-Path (automatisch verstuurd bericht)"
+		}
+		if as := strings.ToLower(strings.TrimSpace(m.HeaderValue("Auto-Submitted"))); as != "" && !strings.HasPrefix(as, "no") {
+			return "bericht is automatisch verstuurd (Auto-Submitted: " + as + ")"
+		}
+	}
+	return ""
+}
+
+// threadTicketTx finds the ticket a classified message belongs to: first by
+// the Message-ID it answers, then by the reference it names.
+func threadTicketTx(tx *bolt.Tx, c intake.Classification) *Ticket {
+	if c.ThreadMessageID != "" {
+		if v := tx.Bucket(bucketMessageIDs).Get([]byte(c.ThreadMessageID)); v != nil {
+			var rec MessageRecord
+			if getJSON(tx.Bucket(bucketMessages), v, &rec) == nil && rec.TicketRef != "" {
+				if t, err := ticketTx(tx, rec.TicketRef); err == nil {
+					return t
+				}
+			}
+		}
+	}
+	if c.TicketRef != "" {
+		if t, err := ticketTx(tx, c.TicketRef); err == nil {
+			return t
+		}
+	}
+	return nil
+}
+
+func putMessageTx(tx *bolt.Tx, rec *MessageRecord, raw []byte) (uint64, error) {
+	mb := tx.Bucket(bucketMessages)
+	seq, err := mb.NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("message sequence: %w", err)
+	}
+	rec.Seq = seq
+	if err := putJSON(mb, itob(seq), rec); err != nil {
+		return 0, err
+	}
+	if err := tx.Bucket(bucketRaw).Put(itob(seq), raw); err != nil {
+		return 0, fmt.Errorf("store raw message: %w", err)
+	}
+	if id := rec.Message.MessageID; id != "" {
+		if err := tx.Bucket(bucketMessageIDs).Put([]byte(id), itob(seq)); err != nil {
+			return 0, fmt.Errorf("index Message-ID: %w", err)
+		}
+	}
+	return seq, nil
+}
+
+func ticketTx(tx *bolt.Tx, ref string) (*Ticket, error) {
+	var t Ticket
+	if err := getJSON(tx.Bucket(bucketTickets), []byte(ref), &t); err != nil {
+		return nil, fmt.Errorf("ticket %s: %w", ref, err)
+	}
+	return &t, nil
+}
+
+func putTicketTx(tx *bolt.Tx, t *Ticket) error {
+	return putJSON(tx.Bucket(bucketTickets), []byte(t.Ref), t)
+}
+
+func cursorTx(tx *bolt.Tx, mailbox string) (intake.Cursor, error) {
+	var c intake.Cursor
+	if err := getJSON(tx.Bucket(bucketCursors), []byte(mailbox), &c); err != nil && !errors.Is(err, ErrNotFound) {
+		return c, fmt.Errorf("cursor of %s: %w", mailbox, err)
+	}
+	return c, nil
+}
+
+func nextCounterTx(tx *bolt.Tx, key string) (uint64, error) {
+	b := tx.Bucket(bucketCounters)
+	n := btoi(b.Get([]byte(key))) + 1
+	if err := b.Put([]byte(key), itob(n)); err != nil {
+		return 0, fmt.Errorf("counter %s: %w", key, err)
+	}
+	return n, nil
+}
+
+func recentAutoSentTx(tx *bolt.Tx, addr string, now time.Time) ([]time.Time, error) {
+	var times []time.Time
+	if err := getJSON(tx.Bucket(bucketAutoSent), []byte(addr), &times); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	recent := times[:0]
+	for _, t := range times {
+		if now.Sub(t) < 24*time.Hour {
+			recent = append(recent, t)
+		}
+	}
+	return recent, nil
+}
+
+func noteAutoSentTx(tx *bolt.Tx, addr string, now time.Time) error {
+	recent, err := recentAutoSentTx(tx, addr, now)
+	if err != nil {
+		return err
+	}
+	return putJSON(tx.Bucket(bucketAutoSent), []byte(addr), append(recent, now))
+}
+
+var amsterdam = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		return time.FixedZone("CET", 3600)
+	}
+	return loc
+}()

@@ -1,0 +1,129 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Bucket names. Every bucket Loket uses is listed here and created at Open.
+var (
+	bucketMeta          = []byte("meta")           // "schema" -> version
+	bucketCursors       = []byte("cursors")        // mailbox name -> cursor JSON
+	bucketTickets       = []byte("tickets")        // ref -> Ticket JSON
+	bucketMessages      = []byte("messages")       // seq -> MessageRecord JSON (parsed, no raw)
+	bucketRaw           = []byte("raw")            // seq -> raw RFC 5322 bytes
+	bucketMessageIDs    = []byte("message_ids")    // Message-ID -> seq (dedupe and threading)
+	bucketCounters      = []byte("counters")       // "ticket/2026" -> uint64
+	bucketOutbox        = []byte("outbox")         // seq -> OutboxEntry JSON
+	bucketOutboxPending = []byte("outbox_pending") // seq -> empty: entries still to deliver
+	bucketUnmatched     = []byte("unmatched")      // message seq -> empty: auto-replies/bounces matching no ticket
+	bucketAutoSent      = []byte("auto_sent")      // recipient address -> JSON []time.Time (rate limit)
+)
+
+var allBuckets = [][]byte{bucketMeta, bucketCursors, bucketTickets, bucketMessages, bucketRaw,
+	bucketMessageIDs, bucketCounters, bucketOutbox, bucketOutboxPending, bucketUnmatched, bucketAutoSent}
+
+// schemaVersion is the version of the bucket layout this code writes.
+const schemaVersion = 1
+
+// Store is Loket's bbolt database.
+type Store struct {
+	db *bolt.DB
+}
+
+// ErrNotFound is returned when a ticket, message or entry does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Open opens (creating when absent) the store at path. It fails after a
+// timeout when another process holds the file, instead of hanging.
+func Open(path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open store: create folder: %w", err)
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("open store %s: the file is locked by another process (is loket serve running?)", path)
+		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if err := s.upgrade(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) upgrade() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		v := meta.Get([]byte("schema"))
+		switch {
+		case v == nil:
+			return meta.Put([]byte("schema"), itob(schemaVersion))
+		case btoi(v) > schemaVersion:
+			return fmt.Errorf("store schema version %d is newer than this Loket (%d): upgrade Loket", btoi(v), schemaVersion)
+		}
+		// Future upgrade steps from btoi(v) to schemaVersion go here.
+		return nil
+	})
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+func itob(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func btoi(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %q: %w", key, err)
+	}
+	return b.Put(key, data)
+}
+
+// getJSON decodes the value at key into v; it returns ErrNotFound when absent.
+// json.Unmarshal copies, so nothing of the transaction's memory escapes.
+func getJSON(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return ErrNotFound
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %q: %w", key, err)
+	}
+	return nil
+}
+
+func cloneBytes(b []byte) []byte { return bytes.Clone(b) }

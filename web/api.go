@@ -34,6 +34,8 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /api/v1/tickets", a.auth(a.listTickets))
 	mux.Handle("GET /api/v1/tickets/{ref}", a.auth(a.getTicket))
 	mux.Handle("GET /api/v1/tickets/{ref}/messages/{seq}/raw", a.auth(a.getRaw))
+	mux.Handle("POST /api/v1/tickets/{ref}/type", a.auth(a.retype))
+	mux.Handle("GET /api/v1/corrections", a.auth(a.listCorrections))
 	mux.Handle("GET /api/v1/unmatched", a.auth(a.listUnmatched))
 	mux.Handle("GET /api/v1/outbox", a.auth(a.listOutbox))
 	return securityHeaders(mux)
@@ -173,6 +175,56 @@ func (a *API) getRaw(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, http.StatusNotFound, "no such message on this ticket")
+}
+
+func (a *API) retype(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Type string `json:"type"`
+		By   string `json:"by"`
+		Note string `json:"note"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	by := strings.TrimSpace(req.By)
+	if by == "" {
+		by = "api"
+	}
+	t, err := a.Store.Retype(strings.ToUpper(r.PathValue("ref")), intake.Type(req.Type), by, req.Note, time.Now())
+	var ute *workflow.UnknownTypeError
+	if errors.As(err, &ute) {
+		writeError(w, http.StatusBadRequest, ute.Error())
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, summary(t))
+}
+
+func (a *API) listCorrections(w http.ResponseWriter, r *http.Request) {
+	cs, err := a.Store.Corrections()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if cs == nil {
+		cs = []workflow.Correction{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"corrections": cs})
+}
+
+// readJSON decodes a request body of at most 1 MiB into v, answering 400
+// itself when it cannot.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
 }
 
 func (a *API) listUnmatched(w http.ResponseWriter, r *http.Request) {

@@ -356,3 +356,29 @@ func TestThreadIndex(t *testing.T) {
 		t.Errorf("threadTopic = %q", got)
 	}
 }
+
+func TestRetypeKeepsCorrection(t *testing.T) {
+	f := newFixture(t)
+	res := f.ingest("praktijktoets", msg("req@x", "a@swv.example", "Vraag"), newClass(intake.TypePraktijktoets))
+	tk, err := f.store.Retype(res.TicketRef, intake.TypeWerkbijeenkomst, "leider@poraad.nl", "is een aanmelding", f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Type != intake.TypeWerkbijeenkomst || tk.Family != FamilyRegistration || tk.State != StateRegistered {
+		t.Errorf("after retype: %s %s %s", tk.Type, tk.Family, tk.State)
+	}
+	if last := tk.Audit[len(tk.Audit)-1]; last.Actor != "leider@poraad.nl" || !strings.Contains(last.Detail, "praktijktoets → werkbijeenkomst") {
+		t.Errorf("audit = %+v", last)
+	}
+	cs, _ := f.store.Corrections()
+	if len(cs) != 1 || cs[0].From != intake.TypePraktijktoets || cs[0].To != intake.TypeWerkbijeenkomst || cs[0].MessageSeq == 0 {
+		t.Errorf("corrections = %+v", cs)
+	}
+	var ute *UnknownTypeError
+	if _, err := f.store.Retype(res.TicketRef, "nonsense", "x", "", f.now); !errors.As(err, &ute) {
+		t.Errorf("unknown type: %v", err)
+	}
+	if _, err := f.store.Retype("PO-2026-9999", intake.TypeClinic, "x", "", f.now); !IsNotFound(err) {
+		t.Errorf("unknown ticket: %v", err)
+	}
+}

@@ -35,7 +35,12 @@ func (s *Store) Tickets(f Filter) ([]Ticket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].Ref > out[j].Ref
+	})
 	return out, nil
 }
 

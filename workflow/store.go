@@ -27,10 +27,11 @@ var (
 	bucketOutboxPending = []byte("outbox_pending") // seq -> empty: entries still to deliver
 	bucketUnmatched     = []byte("unmatched")      // message seq -> empty: auto-replies/bounces matching no ticket
 	bucketAutoSent      = []byte("auto_sent")      // recipient address -> JSON []time.Time (rate limit)
+	bucketCorrections   = []byte("corrections")    // ticket ref -> Correction JSON: type changes by a person
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketCursors, bucketTickets, bucketMessages, bucketRaw,
-	bucketMessageIDs, bucketCounters, bucketOutbox, bucketOutboxPending, bucketUnmatched, bucketAutoSent}
+	bucketMessageIDs, bucketCounters, bucketOutbox, bucketOutboxPending, bucketUnmatched, bucketAutoSent, bucketCorrections}
 
 // schemaVersion is the version of the bucket layout this code writes.
 const schemaVersion = 1

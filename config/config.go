@@ -75,7 +75,50 @@ type Config struct {
 	Intake         Intake         `toml:"intake"`
 	Classification Classification `toml:"classification"`
 	Log            Log            `toml:"log"`
+	Backup         Backup         `toml:"backup"`
 	Mailboxes      []Mailbox      `toml:"mailbox"`
+	Leaders        []Leader       `toml:"leader"`
+	Sessions       []Session      `toml:"session"`
+	Timers         Timers         `toml:"timers"`
+}
+
+// Leader is one [[leader]] table: a project leader who gets tickets.
+type Leader struct {
+	Name    string `toml:"name"`    // required
+	Address string `toml:"address"` // e-mail address, unique; required
+	// Types are the request types (names from RequestTypes) this leader
+	// takes, round robin with the others; empty for every type.
+	Types []string `toml:"types"`
+}
+
+// Session is one [[session]] table: a planned meeting registrations are
+// placed in.
+type Session struct {
+	ID       string    `toml:"id"`       // ^[a-z0-9-]+$, unique; required
+	Type     string    `toml:"type"`     // a registration type: werkbijeenkomst, opp-bijeenkomst, training, tweedaagse
+	Title    string    `toml:"title"`    // as the requester reads it; required
+	Start    time.Time `toml:"start"`    // a TOML date-time with offset, e.g. 2026-04-14T13:00:00+02:00
+	End      time.Time `toml:"end"`      // after Start
+	Location string    `toml:"location"` // required
+	Capacity int       `toml:"capacity"` // seats, at least 1
+}
+
+// Timers is the [timers] section: reminders and nudges. 0 switches one off.
+type Timers struct {
+	ReminderDaysBefore  int      `toml:"reminder_days_before"`  // remind the requester before an appointment; default 2
+	NudgeWorkingDays    int      `toml:"nudge_working_days"`    // nudge the leader after this many working days; default 3
+	WaitingReminderDays int      `toml:"waiting_reminder_days"` // remind a requester we wait on; default 7
+	WaitingCloseDays    int      `toml:"waiting_close_days"`    // then close after this many more days; default 7
+	Interval            Duration `toml:"interval"`              // how often timers are checked; default 1m
+}
+
+// Backup is the [backup] section: scheduled copies of the store.
+type Backup struct {
+	// Dir is the folder for scheduled backups; empty disables them
+	// (`loket backup` still works by hand).
+	Dir      string   `toml:"dir"`
+	Interval Duration `toml:"interval"` // default 24h
+	Keep     int      `toml:"keep"`     // copies kept; default 7
 }
 
 // Storage is the [storage] section.
@@ -114,6 +157,9 @@ type SMTP struct {
 	Password     Secret   `toml:"-"`
 	Timeout      Duration `toml:"timeout"`      // per connection; default 30s
 	MaxAttempts  int      `toml:"max_attempts"` // the outbox gives up after this many; default 12
+	// RetryBase is the wait before the second attempt at a mail, doubled
+	// per attempt up to an hour; default 30s.
+	RetryBase Duration `toml:"retry_base"`
 }
 
 // Confirmations is the [confirmations] section: the automatic
@@ -123,6 +169,13 @@ type Confirmations struct {
 	// PerSenderPerDay is the most automatic mails one recipient gets in 24
 	// hours; 0 sends none. Default 5.
 	PerSenderPerDay int `toml:"per_sender_per_day"`
+	// PerSenderPerHour is the most automatic mails one recipient gets in an
+	// hour; 0 sends none. Default 3. A mail loop with another automatic
+	// responder stops at this, and at PerSenderPerDay over a day.
+	PerSenderPerHour int `toml:"per_sender_per_hour"`
+	// BounceQuiet is how long an address whose mail bounced gets no
+	// automatic mail; "0s" switches this off. Default 168h (a week).
+	BounceQuiet Duration `toml:"bounce_quiet"`
 	// TemplatesDir is a folder whose templates override the embedded ones;
 	// empty uses only the embedded templates.
 	TemplatesDir string `toml:"templates_dir"`
@@ -202,10 +255,24 @@ func Default() *Config {
 			TLS:         TLSStartTLS,
 			Timeout:     Duration{30 * time.Second},
 			MaxAttempts: 12,
+			RetryBase:   Duration{30 * time.Second},
 		},
 		Confirmations: Confirmations{
-			Enabled:         true,
-			PerSenderPerDay: 5,
+			Enabled:          true,
+			PerSenderPerDay:  5,
+			PerSenderPerHour: 3,
+			BounceQuiet:      Duration{168 * time.Hour},
+		},
+		Backup: Backup{
+			Interval: Duration{24 * time.Hour},
+			Keep:     7,
+		},
+		Timers: Timers{
+			ReminderDaysBefore:  2,
+			NudgeWorkingDays:    3,
+			WaitingReminderDays: 7,
+			WaitingCloseDays:    7,
+			Interval:            Duration{time.Minute},
 		},
 		Intake: Intake{
 			MaxMessageSize: 50 * 1000 * 1000,

@@ -347,8 +347,9 @@ func TestExample(t *testing.T) {
 			Password:     Secret(secrets["smtp.pass"]),
 			Timeout:      Duration{30 * time.Second},
 			MaxAttempts:  12,
+			RetryBase:    Duration{30 * time.Second},
 		},
-		Confirmations: Confirmations{Enabled: true, PerSenderPerDay: 5, TemplatesDir: ""},
+		Confirmations: Confirmations{Enabled: true, PerSenderPerDay: 5, PerSenderPerHour: 3, BounceQuiet: Duration{168 * time.Hour}, TemplatesDir: ""},
 		Intake: Intake{
 			MaxMessageSize: 50_000_000,
 			PollInterval:   Duration{60 * time.Second},
@@ -358,7 +359,8 @@ func TestExample(t *testing.T) {
 			Threshold: 0.35,
 			Terms:     map[string][]Term{"clinic": {{Phrase: "studiemiddag", Weight: 2.0}}},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:    Log{Level: "info", Format: "text"},
+		Backup: Backup{Interval: Duration{24 * time.Hour}, Keep: 7},
 		Mailboxes: []Mailbox{
 			{
 				Name:         "ondersteuning",
@@ -387,6 +389,23 @@ func TestExample(t *testing.T) {
 				DisplayName:  "Praktijktoets Passend onderwijs",
 			},
 		},
+	}
+	want.Leaders = []Leader{
+		{Name: "Anna de Vries", Address: "a.devries@poraad.nl", Types: []string{"praktijktoets", "clinic", "maatwerkbijeenkomst"}},
+		{Name: "Bram Jansen", Address: "b.jansen@poraad.nl", Types: []string{"clinic", "werkbijeenkomst", "opp-bijeenkomst", "training", "tweedaagse", "goed-voorbeeld", "instrumentarium", "overig"}},
+	}
+	want.Sessions = []Session{{ID: "wb-utrecht-2026-04", Type: "werkbijeenkomst",
+		Title:    "Werkbijeenkomst samenwerking met gemeenten en jeugdhulppartners (Utrecht)",
+		Location: "Jaarbeurs, Utrecht", Capacity: 40}}
+	want.Timers = Timers{ReminderDaysBefore: 2, NudgeWorkingDays: 3, WaitingReminderDays: 7, WaitingCloseDays: 7, Interval: Duration{time.Minute}}
+	if len(c.Sessions) == 1 {
+		// Times carry their own *time.Location: compare the instants, then
+		// take them over for the DeepEqual below.
+		s := c.Sessions[0]
+		if !s.Start.Equal(time.Date(2026, 4, 14, 11, 0, 0, 0, time.UTC)) || !s.End.Equal(time.Date(2026, 4, 14, 14, 30, 0, 0, time.UTC)) {
+			t.Errorf("session times %v – %v", s.Start, s.End)
+		}
+		want.Sessions[0].Start, want.Sessions[0].End = s.Start, s.End
 	}
 	if !reflect.DeepEqual(c, want) {
 		// %+v prints secrets as REDACTED, so compare them separately.

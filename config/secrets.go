@@ -20,6 +20,7 @@ func (c *Config) resolvePaths(dir string) {
 		&c.API.TokenFile,
 		&c.SMTP.PasswordFile,
 		&c.Confirmations.TemplatesDir,
+		&c.Backup.Dir,
 	} {
 		*p = resolvePath(dir, *p)
 	}

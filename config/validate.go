@@ -59,15 +59,29 @@ func (c *Config) validate(r *report) {
 		v.baseURL(dotted("web.base_url"), c.Web.BaseURL)
 	}
 
+	if c.Backup.Dir != "" {
+		v.positive(dotted("backup.interval"), int64(c.Backup.Interval.Duration))
+		if c.Backup.Keep < 1 {
+			r.add(dotted("backup.keep"), "must be at least 1")
+		}
+	}
+
 	smtp := keyPath{"smtp"}
 	v.server(smtp, c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS)
 	v.positive(smtp.key("timeout"), int64(c.SMTP.Timeout.Duration))
+	v.positive(smtp.key("retry_base"), int64(c.SMTP.RetryBase.Duration))
 	if c.SMTP.MaxAttempts < 1 {
 		r.add(smtp.key("max_attempts"), "must be at least 1")
 	}
 
 	if c.Confirmations.PerSenderPerDay < 0 {
 		r.add(dotted("confirmations.per_sender_per_day"), "must not be negative")
+	}
+	if c.Confirmations.PerSenderPerHour < 0 {
+		r.add(dotted("confirmations.per_sender_per_hour"), "must not be negative")
+	}
+	if c.Confirmations.BounceQuiet.Duration < 0 {
+		r.add(dotted("confirmations.bounce_quiet"), "must not be negative")
 	}
 
 	v.positive(dotted("intake.max_message_size"), int64(c.Intake.MaxMessageSize))
@@ -102,6 +116,8 @@ func (c *Config) validate(r *report) {
 
 	v.oneOf(dotted("log.level"), c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf(dotted("log.format"), c.Log.Format, "text", "json")
+
+	c.validateDesk(r)
 
 	if len(c.Mailboxes) == 0 {
 		r.add(keyPath{"mailbox"}, "at least one [[mailbox]] is required")

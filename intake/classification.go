@@ -61,7 +61,21 @@ type Classification struct {
 
 	Confidence float64  `json:"confidence"`
 	Reasons    []Reason `json:"reasons"`
+	// Candidates are the request types that scored, best first, at most
+	// MaxCandidates (kind new only): what the runner-up was and how close.
+	Candidates []Candidate `json:"candidates,omitempty"`
 }
+
+// Candidate is a request type's total score for a new request and the
+// confidence it would have as the decision.
+type Candidate struct {
+	Type       Type    `json:"type"`
+	Score      float64 `json:"score"`
+	Confidence float64 `json:"confidence"`
+}
+
+// MaxCandidates is how many candidates a Classification keeps.
+const MaxCandidates = 3
 
 // Thread answers questions about mail Loket already knows. The workflow
 // implements it over its store; offline classification may use KnownIDs.

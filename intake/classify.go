@@ -25,8 +25,11 @@ import (
 // The Type of a new request is a weighted vote over the words and phrases
 // of rules.go, counted in the subject, the first paragraph and the rest of
 // the body after quotes and signature are stripped; for a forwarded mail the
-// forwarded question counts. The mailbox's likely type gets a bonus, an
-// intent next to a type word ("willen ons aanmelden voor de
+// forwarded question counts. A term counts less where the sender puts it
+// off, tells what happened before ("vorig jaar hebben jullie een clinic
+// gegeven") or negates it ("geen training"). The mailbox's likely type gets
+// a bonus (half of it when the text names another type and nothing for the
+// mailbox's), an intent next to a type word ("willen ons aanmelden voor de
 // praktijktoets") gets a bonus, and a few declared rules settle the types
 // that share words. The confidence combines how strong the evidence is with
 // how clearly the winner leads; below the threshold the type is overig.
@@ -37,8 +40,8 @@ import (
 // Term is a weighted word or phrase for a request type (syntax in
 // rules.go). Operators add terms in the configuration:
 //
-//	[classify.extra_terms]
-//	clinic = [{ phrase = "teamdag", weight = 2 }]
+//	[classification.terms]
+//	clinic = [ { phrase = "teamdag", weight = 2 } ]
 type Term struct {
 	Phrase string  `toml:"phrase" json:"phrase"`
 	Weight float64 `toml:"weight" json:"weight"`
@@ -70,6 +73,7 @@ type Classifier struct {
 	terms      map[Type][]compiledTerm
 	intents    []pattern
 	defers     []pattern
+	pasts      []pattern
 	near       []compiledNear
 }
 
@@ -159,6 +163,10 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 	for _, s := range deferPhrases {
 		p, _ := compilePattern(s)
 		c.defers = append(c.defers, p)
+	}
+	for _, s := range pastPhrases {
+		p, _ := compilePattern(s)
+		c.pasts = append(c.pasts, p)
 	}
 	for _, r := range nearRules {
 		c.near = append(c.near, compiledNear{rule: r, a: compileWords(r.A), b: compileWords(r.B)})
@@ -513,31 +521,46 @@ func (c *Classifier) contact(m *Message, cl *Classification, forwarded string) {
 	}
 }
 
+// request is what a new request's sender wrote: the subject without reply
+// and forward prefixes, the body without quotes and signature and, for a
+// forward, the forwarded message as the body and the forwarder's note as
+// the rest.
+type request struct {
+	subject, body, rest string
+	fwd                 *forwardPart // nil unless a forward was found
+}
+
+func requestOf(subject, text string) request {
+	rq := request{subject: cleanSubject(subject)}
+	isFwdSubject := subjectPrefix(foldText(subject), forwardPrefixes) != ""
+	if fp, ok := splitForward(text, isFwdSubject); ok && strings.TrimSpace(fp.Body) != "" {
+		rq.fwd = &fp
+		rq.body = StripSignature(StripQuoted(fp.Body))
+		rq.rest = StripSignature(StripQuoted(fp.Note))
+		if fs := cleanSubject(fp.Subject); fs != "" && !strings.EqualFold(fs, rq.subject) {
+			rq.subject = strings.TrimSpace(rq.subject + " " + fs)
+		}
+		return rq
+	}
+	rq.body = StripSignature(StripQuoted(text))
+	return rq
+}
+
 // classifyNew decides the request type of a new message.
 func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
-	subject := cleanSubject(m.Subject)
-	fsubj := foldText(m.Subject)
-	isFwdSubject := subjectPrefix(fsubj, forwardPrefixes) != ""
-
-	var body, rest string
-	if fp, ok := splitForward(m.Text, isFwdSubject); ok && strings.TrimSpace(fp.Body) != "" {
+	rq := requestOf(m.Subject, m.Text)
+	if fp := rq.fwd; fp != nil {
 		cl.Reasons = append(cl.Reasons, Reason{Rule: "forward:content", Detail: "classified on the forwarded message"})
-		body = StripSignature(StripQuoted(fp.Body))
-		rest = StripSignature(StripQuoted(fp.Note))
-		if fs := cleanSubject(fp.Subject); fs != "" && !strings.EqualFold(fs, subject) {
-			subject = strings.TrimSpace(subject + " " + fs)
-		}
 		if a, ok := c.forwardRequester(m, fp.From); ok {
 			cl.Requester = a
 			cl.Reasons = append(cl.Reasons, Reason{Rule: "forward:requester", Detail: a.Address})
 		}
 		c.contact(m, cl, fp.Body)
 	} else {
-		body = StripSignature(StripQuoted(m.Text))
 		c.contact(m, cl, "")
 	}
 
-	doc := c.tokenizeDoc(subject, body, rest)
+	doc := tokenizeDoc(rq.subject, rq.body, rq.rest)
 	scores := make(map[Type]float64, len(Types))
 	var typeWords []typeWord
 
@@ -547,13 +570,13 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 				continue
 			}
 			var zoneMult [3]float64
+			var zoneWhy [3]string
 			for _, pos := range doc.find(term.pat) {
-				mult := 1.0
-				if doc.deferred(pos, c.defers) {
-					mult = deferFactor
-				}
+				mult, why := c.modifier(doc, pos, len(term.pat.words), t)
 				z := doc.toks[pos].zone
-				zoneMult[z] = max(zoneMult[z], mult)
+				if mult > zoneMult[z] {
+					zoneMult[z], zoneWhy[z] = mult, why
+				}
 				if term.weight >= intentMinWeight && mult == 1 {
 					typeWords = append(typeWords, typeWord{pos: pos, n: len(term.pat.words), t: t, text: term.pat.text})
 				}
@@ -564,8 +587,15 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 			}
 			w := round2(term.weight * factor)
 			scores[t] += w
+			var whys []string
+			for _, why := range zoneWhy {
+				if why != "" && !slices.Contains(whys, why) {
+					whys = append(whys, why)
+				}
+			}
 			cl.Reasons = append(cl.Reasons, Reason{
 				Rule:   "type:" + string(t) + ":" + zoneNames(zoneMult) + ":" + term.pat.text,
+				Detail: strings.Join(whys, ", "),
 				Weight: w,
 			})
 		}
@@ -593,14 +623,27 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 	switch {
 	case prior == "" || prior == TypeOverig:
 	case slices.Contains(Types, prior):
-		scores[prior] += priorBonus
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "prior:" + string(prior), Detail: "mailbox", Weight: priorBonus})
+		// The mailbox speaks when the text does not: a request for
+		// something else, without a word for the mailbox's type, gets
+		// only part of the bonus.
+		bonus, detail := priorBonus, "mailbox"
+		if scores[prior] <= 0 {
+			for _, t := range Types {
+				if t != prior && scores[t] >= priorBonus {
+					bonus, detail = round2(priorBonus*priorContraFactor), fmt.Sprintf("mailbox; ×%g: no word for it, %s has evidence", priorContraFactor, t)
+					break
+				}
+			}
+		}
+		scores[prior] += bonus
+		cl.Reasons = append(cl.Reasons, Reason{Rule: "prior:" + string(prior), Detail: detail, Weight: bonus})
 	default:
 		cl.Reasons = append(cl.Reasons, Reason{Rule: "prior:unknown-type", Detail: string(prior)})
 	}
 
-	top, conf, summary := decide(scores)
+	top, conf, summary, cands := decide(scores)
 	cl.Confidence = conf
+	cl.Candidates = cands
 	cl.Reasons = append(cl.Reasons, Reason{Rule: "type:scores", Detail: summary})
 	switch {
 	case top == "":
@@ -617,8 +660,10 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 // decide picks the type with the highest score (ties in the order of
 // Types) and computes the confidence: evidence × (share + margin) / 2,
 // where evidence = top/(top+evidenceHalf), share = top/sum and margin =
-// (top−second)/top, over the positive scores.
-func decide(scores map[Type]float64) (top Type, conf float64, summary string) {
+// (top−second)/top, over the positive scores. The candidates are the best
+// MaxCandidates types with the confidence each would have as the decision
+// (a runner-up has no margin).
+func decide(scores map[Type]float64) (top Type, conf float64, summary string, cands []Candidate) {
 	type ts struct {
 		t Type
 		s float64
@@ -632,23 +677,30 @@ func decide(scores map[Type]float64) (top Type, conf float64, summary string) {
 		}
 	}
 	if len(list) == 0 {
-		return "", 0, "none"
+		return "", 0, "none", nil
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].s > list[j].s })
 	parts := make([]string, 0, len(list))
 	for _, e := range list {
 		parts = append(parts, string(e.t)+"="+strconv.FormatFloat(e.s, 'f', 2, 64))
 	}
-	best := list[0].s
-	second := 0.0
-	if len(list) > 1 {
-		second = list[1].s
+	confOf := func(i int) float64 {
+		s := list[i].s
+		other := 0.0
+		if i == 0 && len(list) > 1 {
+			other = list[1].s
+		} else if i > 0 {
+			other = list[0].s
+		}
+		evidence := s / (s + evidenceHalf)
+		share := s / sum
+		margin := max(0, (s-other)/s)
+		return round2(evidence * (share + margin) / 2)
 	}
-	evidence := best / (best + evidenceHalf)
-	share := best / sum
-	margin := (best - second) / best
-	conf = round2(evidence * (share + margin) / 2)
-	return list[0].t, conf, strings.Join(parts, " ")
+	for i := range list[:min(len(list), MaxCandidates)] {
+		cands = append(cands, Candidate{Type: list[i].t, Score: round2(list[i].s), Confidence: confOf(i)})
+	}
+	return list[0].t, confOf(0), strings.Join(parts, " "), cands
 }
 
 // forwardRequester returns the original asker named in a forward header,
@@ -893,7 +945,7 @@ var (
 
 // tokenizeDoc builds the token list of subject, body (whose first
 // paragraph after the salutation is the lead zone) and rest (body zone).
-func (c *Classifier) tokenizeDoc(subject, body, rest string) *doc {
+func tokenizeDoc(subject, body, rest string) *doc {
 	d := &doc{}
 	clause := 0
 	d.add(subject, 0, &clause)
@@ -1022,9 +1074,51 @@ func (d *doc) matchAt(p pattern, i int) bool {
 	return true
 }
 
-// deferred reports whether the clause of position pos contains a defer
-// phrase.
-func (d *doc) deferred(pos int, defers []pattern) bool {
+// modifier returns the factor for a term of n words at pos of type t and
+// why, when it is less than 1: a term right after "geen" or next to
+// "niet" is negated ("het moet geen training worden"), one in a clause
+// that tells what happened before is context ("vorig jaar hebben jullie
+// een clinic gegeven"; not for the types whose mail is about what was done,
+// and not in a clause that also asks), one in a clause that puts it off is
+// deferred.
+func (c *Classifier) modifier(d *doc, pos, n int, t Type) (float64, string) {
+	switch {
+	case d.negated(pos, n):
+		return negationFactor, "negated"
+	case !slices.Contains(pastExempt, t) && d.clauseHas(pos, c.pasts) && !d.clauseHas(pos, c.intents):
+		return pastFactor, "past"
+	case d.clauseHas(pos, c.defers):
+		return deferFactor, "deferred"
+	}
+	return 1, ""
+}
+
+// negated reports whether the n words at pos follow a negation within two
+// words, or "niet"/"not" stands within two words after them, in the clause.
+func (d *doc) negated(pos, n int) bool {
+	cl := d.toks[pos].clause
+	for i := pos - 1; i >= max(0, pos-2); i-- {
+		if d.toks[i].clause != cl {
+			break
+		}
+		if slices.Contains(negationWords, d.toks[i].w) {
+			return true
+		}
+	}
+	for i := pos + n; i < min(len(d.toks), pos+n+2); i++ {
+		if d.toks[i].clause != cl {
+			break
+		}
+		if w := d.toks[i].w; w == "niet" || w == "not" {
+			return true
+		}
+	}
+	return false
+}
+
+// clauseHas reports whether the clause of position pos contains one of
+// the phrases.
+func (d *doc) clauseHas(pos int, phrases []pattern) bool {
 	cl := d.toks[pos].clause
 	lo, hi := pos, pos
 	for lo > 0 && d.toks[lo-1].clause == cl {
@@ -1034,7 +1128,7 @@ func (d *doc) deferred(pos int, defers []pattern) bool {
 		hi++
 	}
 	for i := lo; i <= hi; i++ {
-		for _, p := range defers {
+		for _, p := range phrases {
 			if d.matchAt(p, i) {
 				return true
 			}

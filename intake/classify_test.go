@@ -2,6 +2,7 @@ package intake
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -556,5 +557,47 @@ func TestClassifyLargeText(t *testing.T) {
 	cl := c.Classify(&Message{From: person, Subject: "Aanmelding", Text: text}, "", nil)
 	if cl.Type != TypeTweedaagse || !hasRule(cl, "text:clipped") {
 		t.Errorf("got %s\n%s", cl.Type, reasonsLine(cl))
+	}
+}
+
+// TestClassifyContext checks the rules that weigh where a type word
+// stands: told as what happened before, negated, or against the mailbox.
+func TestClassifyContext(t *testing.T) {
+	c := newTestClassifier(t)
+	for _, tc := range []struct {
+		name, subject, text string
+		prior               Type
+		want                Type
+		detail              string // a reason detail that must occur
+	}{
+		{"earlier praktijktoets is context", "Vraag",
+			"Vorig jaar hebben we de praktijktoets gedaan. Nu willen we graag een clinic over de financiën voor ons team.",
+			"", TypeClinic, "past"},
+		{"a past clinic asked again is a clinic", "Re: passend onderwijs",
+			"In januari heeft u bij ons een clinic gegeven. Onze directeuren willen graag een vervolg, op een maandagmiddag.",
+			"", TypeClinic, "past"},
+		{"no training wanted", "Bestuurlijke bijeenkomst",
+			"Wij willen een bijeenkomst voor onze directeuren-bestuurders over de rolverdeling en de meerjarenbegroting. Het moet geen training worden.",
+			"", TypeMaatwerkbijeenkomst, "negated"},
+		{"a good example is about what was done", "Mooi initiatief",
+			"Vorig jaar hebben wij een mooi voorbeeld van samenwerking opgezet. Misschien iets voor de nieuwsbrief?",
+			"", TypeGoedVoorbeeld, ""},
+		{"a clinic sent to the praktijktoets address", "Vraag",
+			"Kunnen jullie een keer bij ons langskomen om met het team naar ons ondersteuningsplan te kijken? Een ochtend bij ons op kantoor.",
+			TypePraktijktoets, TypeClinic, "mailbox; ×0.5: no word for it, clinic has evidence"},
+		{"the mailbox still decides a bare sign-up", "Aanmelding", "Wij melden ons graag aan.",
+			TypePraktijktoets, TypePraktijktoets, "mailbox"},
+	} {
+		cl := c.Classify(&Message{From: person, Subject: tc.subject, Text: tc.text}, tc.prior, nil)
+		if cl.Type != tc.want {
+			t.Errorf("%s: %s, want %s\n%s", tc.name, cl.Type, tc.want, reasonsLine(cl))
+			continue
+		}
+		if tc.detail != "" && !slices.ContainsFunc(cl.Reasons, func(r Reason) bool { return r.Detail == tc.detail }) {
+			t.Errorf("%s: no reason with detail %q\n%s", tc.name, tc.detail, reasonsLine(cl))
+		}
+		if len(cl.Candidates) == 0 || cl.Candidates[0].Confidence != cl.Confidence || len(cl.Candidates) > MaxCandidates {
+			t.Errorf("%s: candidates %+v, confidence %v", tc.name, cl.Candidates, cl.Confidence)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -63,6 +64,9 @@ var orgLeadWords = []string{
 	"expertisecentrum", "regionaal expertisecentrum", "ministerie", "ouderorganisatie",
 	"steunpunt", "uitgeverij", "omroep", "krant", "universiteit", "hogeschool",
 	"openbaar onderwijs", "katholiek onderwijs", "christelijk onderwijs",
+	"opr", "medezeggenschapsraad", "gmr", "scholenstichting", "schoolvereniging", "cooperatie",
+	"onderwijscooperatie", "kindcentra", "jeugdteam", "wijkteam", "ggd",
+	"onderwijsnetwerk", "kenniscentrum", "university", "university college", "school board",
 }
 
 // orgWords occur in a capitalised line that names an educational
@@ -82,13 +86,17 @@ var functionWords = []string{
 	"mentor", "consulent", "bovenschools", "senior", "junior", "coach", "inclusion",
 	"verslaggever", "redacteur", "ib", "ambtenaar", "leerplichtambtenaar",
 	"trajectbegeleider", "psycholoog", "schoolleider", "locatieleider", "officemanager",
+	"principal", "lecturer", "teacher", "director", "headteacher", "deputy", "student", "researcher",
+	"onderzoeker", "promovendus", "advisor", "consultant", "policy", "ondersteuner", "stafmedewerker",
+	"office", "secretary", "chair", "chairman",
 }
 
 // orgInLines returns the organisation in a signature block: the first line
-// with a lead word, else the first capitalised line with an org word that
-// is not the name line (the first line) or a function line.
+// with a lead word, else the organisation after a function on a line
+// ("kwartiermaker SWV Oostermeer"), else the first capitalised line with an
+// org word that is not the name line (the first line) or a function line.
 func orgInLines(lines []string) string {
-	var second string
+	var derived, second string
 	n := 0
 	for _, l := range lines {
 		if strings.TrimSpace(l) == "" {
@@ -109,7 +117,22 @@ func orgInLines(lines []string) string {
 			if second == "" && n > 1 && startsUpper(seg) && !isFunctionLine(f) && containsAny(f, orgWords) {
 				second = seg
 			}
+			if derived != "" {
+				continue
+			}
+			for _, d := range afterFunction(seg) {
+				if !orgLineOK(d) {
+					continue
+				}
+				if fd := foldText(d); hasLeadWord(fd, orgLeadWords) || startsUpper(d) && containsAny(fd, orgWords) {
+					derived = d
+					break
+				}
+			}
 		}
+	}
+	if derived != "" {
+		return derived
 	}
 	return second
 }
@@ -118,6 +141,7 @@ func orgInLines(lines []string) string {
 // of the text, for a mail without a recognisable closing greeting or
 // without an organisation below it.
 func orgFallback(lines []string) string {
+	var derived string
 	seen := 0
 	for i := len(lines) - 1; i >= 0 && seen < 8; i-- {
 		l := strings.TrimSpace(lines[i])
@@ -132,15 +156,50 @@ func orgFallback(lines []string) string {
 			if orgLineOK(seg) && hasLeadWord(foldText(seg), orgLeadWords) {
 				return seg
 			}
+			for _, d := range afterFunction(seg) {
+				if derived == "" && orgLineOK(d) && hasLeadWord(foldText(d), orgLeadWords) {
+					derived = d
+				}
+			}
 		}
 	}
-	return ""
+	return derived
 }
 
-// lineSegments splits a signature line at " | ", " • " and tabs, trims the
-// parts and the markup an HTML conversion may leave ("*Name*").
+// afterFunction returns, for a signature segment that names a function
+// first, the organisation that may follow it: "Principal, VSO De Waalbocht"
+// gives "VSO De Waalbocht", "kwartiermaker SWV Oostermeer (i.o.)" gives "SWV
+// Oostermeer (i.o.)". A single word ("voorzitter OPR") is the function's
+// own council, not an organisation.
+func afterFunction(seg string) []string {
+	if !isFunctionLine(foldText(seg)) {
+		return nil
+	}
+	var out []string
+	if _, after, ok := strings.Cut(seg, ", "); ok {
+		if after = strings.TrimSpace(after); len(strings.Fields(after)) > 1 && !isFunctionLine(foldText(after)) {
+			out = append(out, after)
+		}
+	}
+	rest := seg
+	for {
+		i := strings.IndexAny(rest, " \t")
+		if i < 0 {
+			break
+		}
+		rest = strings.TrimLeft(rest[i:], " \t")
+		if len(strings.Fields(rest)) > 1 && hasLeadWord(foldText(rest), orgLeadWords) {
+			out = append(out, rest)
+			break
+		}
+	}
+	return out
+}
+
+// lineSegments splits a signature line at " | ", " • ", " - " and tabs,
+// trims the parts and the markup an HTML conversion may leave ("*Name*").
 func lineSegments(l string) []string {
-	l = strings.NewReplacer("\t", " | ", " • ", " | ", " · ", " | ", " ¦ ", " | ").Replace(l)
+	l = strings.NewReplacer("\t", " | ", " • ", " | ", " · ", " | ", " ¦ ", " | ", " - ", " | ", " – ", " | ").Replace(l)
 	var out []string
 	for _, p := range strings.Split(l, "|") {
 		p = strings.TrimSpace(strings.Trim(strings.TrimSpace(p), "*_"))
@@ -179,16 +238,24 @@ func orgLineOK(s string) bool {
 var streetRe = regexp.MustCompile(`[a-z](?:straat|laan|weg|plein|pad|dreef|singel|kade|gracht|hof|park|markt)\s+\d`)
 
 // hasLeadWord reports whether the folded line f starts with one of words
-// (each one or more whole words).
+// (each one or more whole words). A council followed by a function
+// ("OPR-voorzitter", "GMR-lid") names a function, not an organisation.
 func hasLeadWord(f string, words []string) bool {
-	ws := strings.Join(wordsOf(f), " ")
+	ws := wordsOf(f)
+	j := strings.Join(ws, " ")
 	for _, w := range words {
-		if ws == w || strings.HasPrefix(ws, w+" ") {
+		if j == w || strings.HasPrefix(j, w+" ") {
+			if slices.Contains(councilWords, w) && len(ws) > 1 && isFunctionLine(ws[1]) {
+				return false
+			}
 			return true
 		}
 	}
 	return false
 }
+
+// councilWords are lead words of participation councils.
+var councilWords = []string{"opr", "gmr", "medezeggenschapsraad", "ondersteuningsplanraad"}
 
 // isFunctionLine reports whether the folded line f starts with a function
 // word, also as the start of a compound ("beleidsmedewerker").
@@ -250,8 +317,8 @@ func isFaxLabel(before string) bool {
 
 // validPhone checks a candidate: separators between digit groups are at
 // most three characters with one dash, dot or slash; a national number has
-// ten digits, +31 nine after the country code and optional (0), another
-// country code 8 to 15 digits in all. Trailing groups that make the number
+// ten digits, +31 (or 0031) nine after the country code and optional (0),
+// another country code 8 to 15 digits in all (with 00, 10 to 17). Trailing groups that make the number
 // too long (a date or count written after it) are dropped.
 func validPhone(c string) string {
 	c = strings.TrimSpace(c)
@@ -337,6 +404,13 @@ func phoneDigitsOK(c string) int {
 		return want(11, 11)
 	case strings.HasPrefix(c, "+"):
 		return want(8, 15)
+	case strings.HasPrefix(c, "0031"):
+		if strings.Contains(c, "(0)") {
+			return want(14, 14)
+		}
+		return want(13, 13)
+	case strings.HasPrefix(c, "00"):
+		return want(10, 17)
 	default:
 		return want(10, 10)
 	}

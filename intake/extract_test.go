@@ -25,6 +25,7 @@ func TestExtractContact(t *testing.T) {
 		{"phone and mail on one line", "Vraag.\n\nMet vriendelijke groet,\n\nWim Bleekveld\ncoördinator passend onderwijs\nSamenwerkingsverband VO Achterhoek-Oost\n0544 - 39 72 10 | w.bleekveld@swv.example",
 			"Samenwerkingsverband VO Achterhoek-Oost", "0544 - 39 72 10"},
 		{"Mob. label", "Vraag.\n\nGroet,\nJan\nStichting X\nMob. 06-12 34 56 78", "Stichting X", "06-12 34 56 78"},
+		{"0031 and OPR", "Vraag.\n\nGroet,\nEls\nOPR SWV Rijnmond\nT 0031 6 1234 5678", "OPR SWV Rijnmond", "0031 6 1234 5678"},
 		{"M label", "Vraag.\n\nGroet,\nJan\nStichting X\nM 06 12345678", "Stichting X", "06 12345678"},
 		{"fax is skipped", "Vraag.\n\nGroet,\nJan\nStichting X\nF 020 - 123 45 67\nT 020 - 123 45 68", "Stichting X", "020 - 123 45 68"},
 		{"Fax: is skipped", "Vraag.\n\nGroet,\nJan\nStichting X\nFax: 020-1234567\nTel: 020-1234568", "Stichting X", "020-1234568"},

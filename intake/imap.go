@@ -185,6 +185,7 @@ type PollerStatus struct {
 	LastError   string    // the most recent failure, kept after recovery
 	LastErrorAt time.Time
 	RetryAt     time.Time // when the next connection attempt is due; zero unless backing off
+	Failures    int       // failed sessions in a row without a complete pass
 	Cursor      Cursor    // the position seen last: from the Handler, then each handled UID
 	Handled     int64     // messages handed to the Handler successfully since start
 }
@@ -277,9 +278,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		delay := backoff(failures, p.backoffMin, p.backoffMax)
 		now := time.Now()
 		p.update(func(s *PollerStatus) {
-			s.LastError, s.LastErrorAt, s.RetryAt = err.Error(), now, now.Add(delay)
+			s.LastError, s.LastErrorAt, s.RetryAt, s.Failures = err.Error(), now, now.Add(delay), failures
 		})
-		p.log.Warn("imap: mailbox session failed", "err", err, "failures", failures, "retry_in", delay.Round(time.Millisecond))
+		p.log.Log(ctx, failureLevel(err, failures), "imap: mailbox session failed", "err", err, "failures", failures, "retry_in", delay.Round(time.Millisecond))
 		if !sleep(ctx, delay) {
 			return nil
 		}

@@ -87,7 +87,7 @@ func (p *Poller) session(ctx context.Context) (passes int, err error) {
 		}
 		passes++
 		now := time.Now()
-		p.update(func(st *PollerStatus) { st.LastPoll = now })
+		p.update(func(st *PollerStatus) { st.LastPoll, st.Failures = now, 0 })
 		if err := s.wait(ctx); err != nil {
 			return passes, err
 		}
@@ -160,7 +160,7 @@ func (s *session) pass(ctx context.Context) error {
 				continue // expunged since the sizes
 			}
 			if err := p.h.Handle(ctx, *f); err != nil {
-				return fmt.Errorf("handle UID %d: %w", uid, err)
+				return &HandleError{UID: uint32(uid), Err: err}
 			}
 			p.update(func(st *PollerStatus) {
 				st.Cursor = Cursor{UIDValidity: s.uidValidity, LastUID: uint32(uid)}

@@ -44,6 +44,19 @@ const (
 	// praktijktoets?").
 	deferFactor = 0.5
 
+	// pastFactor scales a term whose occurrences stand in a clause that
+	// tells what happened before ("vorig jaar hebben jullie bij ons een
+	// clinic gegeven"): context, not the request. negationFactor scales
+	// one that is negated ("het moet geen training worden").
+	pastFactor     = 0.3
+	negationFactor = 0.2
+
+	// priorContraFactor scales the mailbox's bonus when the text has no
+	// word for the mailbox's type and another type scores at least
+	// priorBonus: a clinic request sent to the praktijktoets address is
+	// a clinic.
+	priorContraFactor = 0.5
+
 	// evidenceHalf is the score at which the evidence part of the
 	// confidence is one half: one strong word in the body is weak
 	// evidence, the same word in subject and body with an intent is strong.
@@ -55,7 +68,7 @@ const (
 	// "leerplicht" in the subject) stays below it (0.33), a sign-up with
 	// only the mailbox to go on (priorBonus) passes (0.43), and so does a
 	// winner with twice the runner-up's score on moderate evidence. The
-	// lowest correct confidence on the sample corpus is 0.48.
+	// lowest correct confidence on the sample corpus is 0.47.
 	DefaultThreshold = 0.35
 )
 
@@ -75,6 +88,8 @@ var defaultTerms = map[Type][]Term{
 		{"onafhankelijke blik", 1.5}, {"onafhankelijke feedback", 1.5},
 		{"leerinstrument", 1}, {"toetsinstrument", 1},
 		{"partnerverband", 1}, {"partner verband", 1},
+		{"spiegelgesprek*", 2.5}, {"visitatie*", 1.5}, {"peer review", 1.5},
+		{"casusbespreking*", 1}, {"leerlingdossiers", 1}, {"zijn we er klaar voor", 2},
 	},
 	TypeClinic: {
 		{"clinic*", 4}, {"clinic op maat", 2}, {"clinics op maat", 2},
@@ -82,10 +97,15 @@ var defaultTerms = map[Type][]Term{
 		{"vervolg op de clinic", 1}, {"tweede clinic", 1},
 		{"follow up session", 1.5}, {"vervolgsessie", 1.5},
 		{"workshop*", 1.5}, {"studiemiddag*", 1.5}, {"studiedag*", 1}, {"scholingsmiddag*", 1.5},
-		{"op locatie", 1}, {"bij ons langskomen", 1.5}, {"bij ons op locatie", 0.5},
-		{"bij ons op kantoor", 0.5}, {"bij ons in de regio", 1}, {"op onze eigen locatie", 1}, {"own campus", 1},
+		{"op locatie", 1}, {"bij ons langskomen", 2}, {"bij ons op locatie", 1},
+		{"bij ons op kantoor", 1}, {"bij ons op het kantoor", 1}, {"bij ons komen", 1.5}, {"naar ons toe komen", 1.5},
+		{"bij ons op school", 1}, {"iemand van jullie", 1}, {"dagdeel", 1}, {"*dagmiddag", 0.5}, {"*dagochtend", 0.5}, {"bij ons in de regio", 1}, {"op onze eigen locatie", 1}, {"own campus", 1},
 		{"doelgroep", 1}, {"target group", 1}, {"onderwerp naar keuze", 1.5},
 		{"financiele paragraaf", 0.5}, {"financiele deel", 0.5}, {"financiele onderdelen", 0.5},
+		{"langskomen", 1}, {"langs komen", 1}, {"langs te komen", 1}, {"op bezoek komen", 1}, {"komen vertellen", 1},
+		{"teambijeenkomst*", 1}, {"scholingsdag*", 1}, {"studieochtend*", 1.5},
+		{"presentatie*", 0.5}, {"onderwerp naar wens", 1.5}, {"eigen locatie", 1}, {"visit our", 1},
+		{"verzorgen", 1}, {"middag voor", 1}, {"ochtend voor", 1}, {"session for our", 1.5},
 	},
 	TypeMaatwerkbijeenkomst: {
 		{"maatwerk*", 4}, {"bijeenkomst op maat", 3}, {"bijeenkomsten op maat", 3},
@@ -96,6 +116,11 @@ var defaultTerms = map[Type][]Term{
 		{"bestuursleden", 1},
 		{"financien", 0.75}, {"financiele", 0.75}, {"financiele verantwoording", 1},
 		{"begroting", 0.75}, {"meerjarenbegroting", 1}, {"meerjarenraming", 1}, {"reserves", 0.75},
+		{"op maat gemaakt*", 1.5}, {"toegesneden op", 1.5}, {"afgestemd op onze", 1},
+		{"bestuurlijk*", 1}, {"interne toezicht", 1}, {"scheiding van bestuur en toezicht", 2},
+		{"code goed bestuur", 1.5}, {"financieel beleid", 1}, {"middelenverdeling", 1}, {"bekostiging", 0.75},
+		{"rolverdeling", 1.5}, {"verantwoording", 1}, {"directeur bestuurder*", 1.5}, {"directeuren bestuurders", 1.5},
+		{"bestuurders", 1}, {"schoolbesturen", 0.75}, {"gespreksleider", 1}, {"middelen", 0.5},
 	},
 	TypeWerkbijeenkomst: {
 		{"werkbijeenkomst*", 4}, {"working meeting*", 3},
@@ -107,22 +132,32 @@ var defaultTerms = map[Type][]Term{
 		{"jeugdteam*", 1}, {"wijkteam*", 1}, {"gemeente", 0.5}, {"gemeenten", 0.5},
 		{"municipalit*", 1}, {"vng", 1},
 		{"signaleren en arrangeren", 1.5}, {"budgetten te bundelen", 1}, {"bundeling van budgetten", 1},
+		{"oogo", 2.5}, {"op overeenstemming gericht overleg", 3}, {"sociaal domein", 1.5},
+		{"jeugdhulpaanbieder*", 2}, {"zorgaanbieder*", 1}, {"jeugdwet", 1.5},
+		{"onderwijs zorg", 1}, {"onderwijszorg*", 1}, {"gemeentelijk*", 1}, {"beleidsmedewerker jeugd", 1.5},
+		{"regiobijeenkomst*", 2}, {"werkconferentie*", 2.5}, {"working conference", 2.5}, {"work meeting*", 2.5},
+		{"collaboration with municipalit*", 3}, {"onderwijs en jeugdhulp", 1.5},
 	},
 	TypeOPPBijeenkomst: {
 		{"opp", 3}, {"opps", 3}, {"ontwikkelingsperspectie*", 3.5}, {"development perspective*", 3},
 		{"opp bijeenkomst*", 2}, {"bijeenkomst opp", 1}, {"bijeenkomst over het opp", 1},
 		{"handelingsdeel", 1.5}, {"uitstroomprofiel*", 1.5},
+		{"ontwikkelperspectie*", 3.5}, {"groeidocument*", 2}, {"perspectiefplan*", 2},
+		{"uitstroombestemming*", 1}, {"evaluatie van het opp", 1},
 	},
 	TypeTraining: {
 		{"training*", 2.5}, {"leergemeenschap*", 3.5}, {"learning community", 3},
 		{"kwartiermaker*", 3}, {"noabers", 3},
 		{"directeuren van samenwerkingsverbanden", 1.5}, {"directeuren samenwerkingsverbanden", 1.5},
-		{"leernetwerk*", 2}, {"intervisie", 1.5}, {"cursus*", 1.5}, {"in oprichting", 1},
+		{"leernetwerk*", 2}, {"intervisie*", 1.5}, {"leergroep*", 2}, {"begonnen als directeur", 1.5}, {"cursus*", 1.5}, {"in oprichting", 1},
+		{"leertraject*", 2}, {"masterclass*", 2}, {"opleiding*", 1}, {"webinar*", 1}, {"e learning", 1},
+		{"online leeromgeving", 1.5}, {"startende directeur*", 1.5}, {"nieuwe directeur*", 1}, {"beginnende directeur*", 1.5},
 	},
 	TypeTweedaagse: {
 		{"tweedaags*", 4}, {"twee daagse", 4}, {"2 daagse", 4}, {"two day", 3},
 		{"v so", 2}, {"vso", 1}, {"so vso", 1}, {"speciaal onderwijs", 1},
 		{"directeuren in het v so", 2}, {"overnacht*", 1.5},
+		{"twee dagen", 2}, {"2 dagen", 2}, {"two days", 2}, {"hotel", 1},
 	},
 	TypeGoedVoorbeeld: {
 		{"goed voorbeeld", 3}, {"goede voorbeelden", 3}, {"mooi voorbeeld", 2.5},
@@ -133,6 +168,10 @@ var defaultTerms = map[Type][]Term{
 		{"delen met collega s", 3}, {"iets te delen", 2.5}, {"willen delen", 2},
 		{"to share", 1.5}, {"share", 1.5}, {"uitwisseling", 1},
 		{"foto s", 1}, {"photos", 1}, {"verslag", 0.5}, {"idee", 1}, {"ideeen", 1},
+		{"praktijkvoorbeeld*", 3}, {"succesverha*", 2.5}, {"trots op", 1.5}, {"inspiratie", 1},
+		{"delen", 1}, {"blog*", 1.5}, {"aanleveren", 1}, {"filmpje*", 1}, {"video", 1},
+		{"mooie aanpak", 2}, {"mooi initiatief", 2}, {"initiatief", 1}, {"good practice*", 2.5},
+		{"aandacht aan besteden", 1.5}, {"andere regio s", 1}, {"anderen inspireren", 2}, {"ter inspiratie", 1.5},
 	},
 	TypeOndersteuningsplanraad: {
 		{"ondersteuningsplanraad*", 2}, {"opr", 2}, {"opr leden", 1},
@@ -141,6 +180,8 @@ var defaultTerms = map[Type][]Term{
 		{"mr", 1.5}, {"gmr", 1.5}, {"schoolondersteuningsprofiel*", 2.5},
 		{"ouderlid", 1}, {"personeelsgeleding", 1}, {"oudergeleding", 1},
 		{"consent", 1.5}, {"participation council", 2}, {"begeleiding", 1},
+		{"sop", 1.5}, {"adviesrecht", 1.5}, {"wet medezeggenschap", 2}, {"wms", 1.5},
+		{"opr lid", 1}, {"ouders en personeel", 1},
 	},
 	TypeInstrumentarium: {
 		{"instrumentarium", 3.5}, {"toolbox", 3}, {"handreiking*", 2.5},
@@ -151,6 +192,9 @@ var defaultTerms = map[Type][]Term{
 		{"toelaatbaarheidsverklaring*", 1.5}, {"awbz*", 3},
 		{"tri partiete akkoord", 3}, {"tripartiete akkoord", 3}, {"tripartite agreement", 3},
 		{"modeldocument*", 2}, {"voorbeeldregeling*", 2},
+		{"voorbeeld ondersteuningsplan", 2.5}, {"sjabloon*", 1.5}, {"template*", 1.5}, {"format", 1},
+		{"downloaden", 1}, {"waar vind ik", 1.5}, {"kan ik vinden", 1}, {"samenwerkingsovereenkomst*", 1},
+		{"toolkit", 3}, {"model support plan", 3}, {"guideline*", 1.5},
 	},
 	// Requests that are genuine but fit no offering: press, research,
 	// applications, suppliers. Scored like a type so that "overig" can win
@@ -161,6 +205,9 @@ var defaultTerms = map[Type][]Term{
 		{"artikel", 1.5}, {"artikelen", 1.5},
 		{"afstudeer*", 3}, {"scriptie*", 3}, {"enquete*", 2}, {"vragenlijst*", 1.5},
 		{"vacature*", 3}, {"sollicit*", 3}, {"offerte*", 2}, {"factuur*", 2},
+		{"stage*", 2}, {"stagiair*", 2}, {"student*", 1.5}, {"onderzoek*", 1},
+		{"klacht*", 2}, {"uitschrijven", 2}, {"afmelden voor de nieuwsbrief", 3},
+		{"spreker", 1.5}, {"congres*", 1}, {"ons aanbod", 1.5}, {"demonstratie", 1},
 	},
 }
 
@@ -172,7 +219,9 @@ var intentPhrases = []string{
 	"aanmelden", "aanmelding", "aan te melden", "meld", "meldt", "melden",
 	"opgeven", "opgave", "geef", "inschrijv*", "schrijf", "deelnemen", "deelname",
 	"graag", "verzoek", "request*", "sign up", "register*", "would like", "would love",
-	"belangstelling voor", "interesse in",
+	"belangstelling voor", "interesse in", "enrol*", "enroll*", "inschrijven",
+	"reserveren", "plek", "plaatsen", "langskomen",
+	"kunnen jullie", "zouden jullie", "willen jullie", "kunt u", "zou u", "could you", "would you",
 }
 
 // deferPhrases put a request off or talk about the address instead of the
@@ -181,6 +230,25 @@ var deferPhrases = []string{
 	"later", "tzt", "t z t", "te zijner tijd", "overwegen", "overweg*",
 	"*adres", "volgend jaar", "volgend schooljaar", "in de toekomst",
 }
+
+// pastPhrases mark a clause that tells what happened before. Dutch past
+// participles and past tenses that requesters use for earlier contact
+// with the programme, and English ones. A clause that also holds an
+// intent phrase asks for something and is not past.
+var pastPhrases = []string{
+	"afgelopen", "vorig", "vorige", "eerder", "destijds", "onlangs", "nogmaals dank",
+	"meegedaan", "deelgenomen", "gevolgd", "gegeven", "verzorgd", "gehouden", "gezeten", "gehad",
+	"geweest", "bezocht", "afgerond", "plaatsgevonden", "gevonden",
+	"waren", "kwam", "kwamen", "deden", "hielden",
+	"last year", "last month", "attended", "took part",
+}
+
+// pastExempt are the types whose requests are about what was done: a good
+// example is shared after the fact.
+var pastExempt = []Type{TypeGoedVoorbeeld}
+
+// negationWords negate the term right after them ("geen training").
+var negationWords = []string{"geen", "niet", "no", "not"}
 
 // nearRule adds Weight to Type once when a word of A and a word of B occur
 // within Window words of each other in the same zone.
@@ -194,6 +262,22 @@ type nearRule struct {
 
 // nearRules disambiguate types that share words.
 var nearRules = []nearRule{
+	// A follow-up to a clinic is a clinic ("graag een vervolg op de
+	// clinic van vorig jaar").
+	{
+		Name: "follow-up-clinic", Type: TypeClinic,
+		A:      []string{"clinic*"},
+		B:      []string{"vervolg*", "nog een", "opnieuw", "again", "follow*"},
+		Window: 30, Weight: 2,
+	},
+	// A session for the requester's own people, chosen by them, is what a
+	// clinic offers ("voor onze zorgcoördinatoren", "met ons team").
+	{
+		Name: "own-people", Type: TypeClinic,
+		A:      []string{"ons", "onze", "het", "our"},
+		B:      []string{"team", "teams", "medewerkers", "consulenten", "zorgcoordinatoren", "ib", "ibers", "orthopedagogen", "leerkrachten", "schoolleiders", "commissie", "staff"},
+		Window: 1, Weight: 1.5,
+	},
 	// An OPR asking for help with its consent on the ondersteuningsplan
 	// wants the Steunpunt medezeggenschap, not a clinic or a training.
 	{
@@ -251,7 +335,9 @@ var bounceSubjectPrefixes = []string{
 	"kan niet worden bezorgd", "bericht niet bezorgd", "delivery status notification",
 	"mail delivery failed", "mail delivery failure", "delivery failure", "delivery has failed",
 	"returned mail", "failure notice", "message not delivered", "unzustellbar", "non remis",
-	"non distribuable", "warning: could not send message",
+	"non distribuable", "warning: could not send message", "bezorging mislukt", "bezorging is mislukt",
+	"message undeliverable", "nondeliverable", "non-delivery", "delivery notification: delivery has failed",
+	"kan niet bezorgd worden", "niet bestelbaar",
 }
 
 // bounceLocalParts are the local parts of senders of bounces.
@@ -266,12 +352,14 @@ var (
 	autoSubjectPrefixes = []string{
 		"auto:", "auto reply", "auto-reply", "autoreply", "automatisch antwoord", "automatic reply",
 		"afwezig", "out of office", "ooo:", "abwesend", "automatische antwort", "reponse automatique",
-		"gelezen:", "read:", "niet gelezen:",
+		"gelezen:", "read:", "niet gelezen:", "auto response", "autoresponse", "automatic response",
+		"automatische ontvangstbevestiging", "autosvar", "respuesta automatica", "risposta automatica",
 	}
 	autoSubjectPhrases = []string{
 		"automatisch antwoord", "automatic reply", "autoreply", "auto-reply", "out of office",
 		"out of the office", "afwezigheidsmelding", "afwezigheidsbericht", "abwesenheitsnotiz",
-		"automatische antwort", "reponse automatique", "vakantiemelding",
+		"automatische antwort", "reponse automatique", "vakantiemelding", "niet aanwezig tot",
+		"afwezig tot", "afwezig van", "met vakantie", "on vacation", "away from the office",
 	}
 )
 
@@ -288,7 +376,9 @@ var autoBodyPhrases = []string{
 	"na mijn terugkomst", "met vakantie", "out of the office", "out of office",
 	"will not be forwarded", "limited access to", "upon my return", "on holiday", "on vacation",
 	"beperkt toegang tot", "automatisch bericht", "automatic message", "dit is een automatisch",
-	"this is an automated",
+	"this is an automated", "weer aanwezig", "weer bereikbaar", "tijdens mijn afwezigheid",
+	"in dringende gevallen", "voor dringende zaken", "met verlof", "niet op kantoor",
+	"during my absence", "back in the office", "automatisch gegenereerd",
 }
 
 // Subject prefixes of replies and forwards, lower case, without the colon.

@@ -42,6 +42,22 @@ type Data struct {
 	MailboxName    string    // display name of that mailbox
 	Body           string    // free text (answers written by a project leader)
 	Leader         string    // name of the project leader, when one answers
+	LeaderAddress  string    // address of that project leader
+	Slots          []Slot    // proposed dates, numbered from 1
+	Location       string    // where the appointment or session is
+	Start          time.Time // start of the appointment or session
+	End            time.Time // end of the appointment or session
+	SessionTitle   string    // title of the session a registration is placed in
+	Link           string    // link to the ticket in the desk; may be empty
+	Note           string    // a short remark of the desk, e.g. why a mail is sent
+	Days           int       // a number of days (reminders)
+}
+
+// Slot is one proposed date in a template.
+type Slot struct {
+	N     int // number shown to the requester, from 1
+	Start time.Time
+	End   time.Time
 }
 
 // Rendered is a rendered mail: subject and plain-text body.
@@ -61,6 +77,8 @@ var ErrUnknown = errors.New("unknown template")
 
 var funcs = template.FuncMap{
 	"datum": formatDate,
+	"dag":   formatDay,
+	"tijd":  formatClock,
 	"groet": greeting,
 }
 
@@ -159,6 +177,24 @@ func formatDate(t time.Time) string {
 	}
 	t = t.In(amsterdam)
 	return fmt.Sprintf("%d %s %d", t.Day(), months[t.Month()-1], t.Year())
+}
+
+var weekdays = [...]string{"zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"}
+
+// formatDay writes a date with its weekday: "donderdag 12 maart 2026".
+func formatDay(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return weekdays[t.In(amsterdam).Weekday()] + " " + formatDate(t)
+}
+
+// formatClock writes the time of day in Amsterdam: "09:30".
+func formatClock(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(amsterdam).Format("15:04")
 }
 
 // greeting returns the salutation for a requester: "Beste Marloes Duinkerk,"

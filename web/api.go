@@ -25,6 +25,9 @@ type API struct {
 	Token  string
 	Log    *slog.Logger
 	Health map[string]Health // component name -> check
+	// Desk carries out the ticket actions (actions.go); nil serves them as
+	// 503.
+	Desk *workflow.Desk
 }
 
 // Handler returns the routes, all listed here.
@@ -35,9 +38,20 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /api/v1/tickets/{ref}", a.auth(a.getTicket))
 	mux.Handle("GET /api/v1/tickets/{ref}/messages/{seq}/raw", a.auth(a.getRaw))
 	mux.Handle("POST /api/v1/tickets/{ref}/type", a.auth(a.retype))
+	mux.Handle("POST /api/v1/tickets/{ref}/assign", a.auth(a.assign))
+	mux.Handle("POST /api/v1/tickets/{ref}/reply", a.auth(a.reply))
+	mux.Handle("POST /api/v1/tickets/{ref}/note", a.auth(a.note))
+	mux.Handle("POST /api/v1/tickets/{ref}/propose", a.auth(a.propose))
+	mux.Handle("POST /api/v1/tickets/{ref}/schedule", a.auth(a.schedule))
+	mux.Handle("POST /api/v1/tickets/{ref}/place", a.auth(a.place))
+	mux.Handle("POST /api/v1/tickets/{ref}/transition", a.auth(a.transition))
+	mux.Handle("GET /api/v1/sessions", a.auth(a.listSessions))
 	mux.Handle("GET /api/v1/corrections", a.auth(a.listCorrections))
 	mux.Handle("GET /api/v1/unmatched", a.auth(a.listUnmatched))
 	mux.Handle("GET /api/v1/outbox", a.auth(a.listOutbox))
+	mux.Handle("GET /api/v1/users", a.auth(a.listUsers)) // desk_users.go
+	mux.Handle("POST /api/v1/users", a.auth(a.putUser))  // desk_users.go
+	mux.Handle("GET /api/v1/backup", a.auth(a.backup))
 	return securityHeaders(mux)
 }
 
@@ -115,6 +129,7 @@ type TicketDetail struct {
 	Classification intake.Classification `json:"classification"`
 	Audit          []workflow.AuditEntry `json:"audit"`
 	Messages       []MessageView         `json:"messages"`
+	Work
 }
 
 // MessageView is a stored message as the API shows it.
@@ -135,7 +150,8 @@ func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	d := TicketDetail{TicketSummary: summary(t), Classification: t.Classification, Audit: t.Audit, Messages: []MessageView{}}
+	d := TicketDetail{TicketSummary: summary(t), Classification: t.Classification, Audit: t.Audit, Messages: []MessageView{},
+		Work: a.work(t)}
 	for _, ref := range t.Messages {
 		rec, err := a.Store.Message(ref.Seq)
 		if err != nil {

@@ -17,7 +17,9 @@ import (
 
 // composeMsg builds the go-mail message for an outbox entry. It is
 // deterministic: the same entry gives the same headers and body, so a retry
-// after a crash resends the same message with the same Message-ID.
+// after a crash resends the same message with the same Message-ID. (Only
+// the MIME boundaries of a multipart entry differ between renderings:
+// go-mail draws them at random.)
 func composeMsg(e *OutboxEntry) (*mail.Msg, error) {
 	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	if err := m.FromFormat(oneLine(e.FromName), e.From); err != nil {
@@ -58,6 +60,24 @@ func composeMsg(e *OutboxEntry) (*mail.Msg, error) {
 	}
 	m.SetGenHeader(mail.Header("X-Loket-Ticket"), e.TicketRef)
 	m.SetBodyString(mail.TypeTextPlain, e.Body)
+	if e.HTML != "" {
+		m.AddAlternativeString(mail.TypeTextHTML, e.HTML)
+	}
+	if e.ICS != "" {
+		// RFC 6047: the invite as a text/calendar alternative with its
+		// method, and the same object as an .ics file for clients that
+		// only look at attachments.
+		method := e.ICSMethod
+		if method == "" {
+			method = MethodRequest
+		}
+		m.AddAlternativeString(mail.ContentType("text/calendar; method="+method), e.ICS)
+		name := "uitnodiging.ics"
+		if method == MethodCancel {
+			name = "annulering.ics"
+		}
+		m.AttachReadSeeker(name, strings.NewReader(e.ICS), mail.WithFileContentType(mail.ContentType("application/ics")))
+	}
 	return m, nil
 }
 

@@ -33,6 +33,9 @@ type IngestResult struct {
 	NewTicket bool   `json:"new_ticket,omitempty"`
 	Unmatched bool   `json:"unmatched,omitempty"`
 	OutboxID  uint64 `json:"outbox_id,omitempty"`
+	// Queued counts the mails queued besides the confirmation (a leader's
+	// answer relayed, a notification to the assigned leader).
+	Queued int `json:"queued,omitempty"`
 	// NoConfirmation says why a new ticket got no automatic confirmation.
 	NoConfirmation string `json:"no_confirmation,omitempty"`
 }
@@ -54,9 +57,14 @@ type Policy struct {
 	Confirm bool
 	// PerRecipientPerDay caps automatic mails to one address in 24 hours.
 	PerRecipientPerDay int
+	// Guards: the hourly cap and the quiet time after a bounce (guard.go).
+	Guards
 	// OwnAddresses are never mailed automatically (lower case).
 	OwnAddresses []string
 	Now          Clock
+	// Settings configures the desk's work after intake (leaders, sessions,
+	// timers); nil for none.
+	Settings *Settings
 }
 
 func (p *Policy) now() time.Time {
@@ -75,6 +83,7 @@ func (s *Store) Ingest(in Inbound, p *Policy) (IngestResult, error) {
 	if in.Msg == nil {
 		return res, errors.New("ingest: no parsed message")
 	}
+	in = boundedInbound(in) // guard.go: no key too large, no header too long
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		res = IngestResult{}
 		return ingestTx(tx, in, p, &res)
@@ -128,6 +137,9 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 	rec := &MessageRecord{Direction: DirIn, Mailbox: in.Mailbox, UIDValidity: in.UIDValidity, UID: in.UID,
 		Received: now, Message: in.Msg, Class: &class, HeaderOnly: in.HeaderOnly}
 
+	if err := noteBounceTx(tx, in, p, now); err != nil { // guard.go
+		return err
+	}
 	var t *Ticket
 	switch class.Kind {
 	case intake.KindAutoReply, intake.KindBounce:
@@ -154,8 +166,13 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 	case intake.KindFollowUp:
 		t = threadTicketTx(tx, class)
 		if t != nil {
+			if third, err := thirdPartyTx(tx, t, in, p, now); err != nil {
+				return err
+			} else if third {
+				break // attached and flagged, nothing else (guard.go)
+			}
 			t.audit(now, "loket", "follow-up", "vervolgbericht van "+in.Msg.From.Address, in.Msg.Subject)
-			if _, ok := transitions[t.Family][t.State][EventRequesterReplied]; ok {
+			if _, ok := transitions[t.Family][t.State][EventRequesterReplied]; ok && !p.isStaff(in.Msg.From.Address) {
 				if err := apply(t, EventRequesterReplied, "loket", "", func() time.Time { return now }); err != nil {
 					return err
 				}
@@ -204,6 +221,13 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 			res.NoConfirmation = why
 			t.audit(now, "loket", "no-confirmation", "geen automatische bevestiging: "+why, "")
 		}
+		if err := autoAssignTx(tx, t, p, now, res); err != nil {
+			return err
+		}
+	} else if isThirdPartyTx(tx, in.Msg.MessageID) {
+		// A third party's mail changes nothing and sends nothing (guard.go).
+	} else if err := afterInboundTx(tx, t, in, seq, p, now, res); err != nil {
+		return err
 	}
 	if err := putTicketTx(tx, t); err != nil {
 		return err
@@ -251,6 +275,9 @@ func confirmTx(tx *bolt.Tx, t *Ticket, in Inbound, p *Policy, now time.Time, res
 		to = in.Msg.ReplyTo[0]
 	}
 	if why := NoAutoReplyReason(to.Address, in.Msg, p.OwnAddresses); why != "" {
+		return why
+	}
+	if why := autoMailGuardTx(tx, to.Address, p, now); why != "" {
 		return why
 	}
 	if n := p.PerRecipientPerDay; n > 0 {
@@ -388,6 +415,9 @@ func ticketTx(tx *bolt.Tx, ref string) (*Ticket, error) {
 }
 
 func putTicketTx(tx *bolt.Tx, t *Ticket) error {
+	if err := indexTicketTx(tx, t); err != nil { // the queue's summary (index.go)
+		return err
+	}
 	return putJSON(tx.Bucket(bucketTickets), []byte(t.Ref), t)
 }
 

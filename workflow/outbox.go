@@ -20,16 +20,23 @@ const (
 // its Message-ID and Date included, is fixed when the entry is queued, so a
 // retry sends the same message.
 type OutboxEntry struct {
-	ID          uint64       `json:"id"`
-	TicketRef   string       `json:"ticket_ref"`
-	Purpose     string       `json:"purpose"`   // "confirmation", "reply", ...
-	Automatic   bool         `json:"automatic"` // sent without a person: Auto-Submitted: auto-replied
-	FromName    string       `json:"from_name"`
-	From        string       `json:"from"`
-	To          []string     `json:"to"`
-	Cc          []string     `json:"cc,omitempty"`
-	Subject     string       `json:"subject"`
-	Body        string       `json:"body"`
+	ID        uint64   `json:"id"`
+	TicketRef string   `json:"ticket_ref"`
+	Purpose   string   `json:"purpose"`   // "confirmation", "reply", ...
+	Automatic bool     `json:"automatic"` // sent without a person: Auto-Submitted: auto-replied
+	FromName  string   `json:"from_name"`
+	From      string   `json:"from"`
+	To        []string `json:"to"`
+	Cc        []string `json:"cc,omitempty"`
+	Subject   string   `json:"subject"`
+	Body      string   `json:"body"`
+	// HTML is the HTML alternative of Body; empty for none (entries queued
+	// before it existed).
+	HTML string `json:"html,omitempty"`
+	// ICS is an iCalendar object sent as a text/calendar alternative with
+	// ICSMethod (REQUEST, CANCEL) and as an .ics attachment.
+	ICS         string       `json:"ics,omitempty"`
+	ICSMethod   string       `json:"ics_method,omitempty"`
 	MessageID   string       `json:"message_id"`
 	InReplyTo   string       `json:"in_reply_to,omitempty"`
 	References  []string     `json:"references,omitempty"`

@@ -45,7 +45,7 @@ func (s *Service) Handle(ctx context.Context, f intake.Fetched) error {
 		return err
 	}
 	s.logResult(f, msg, class, res)
-	if res.OutboxID != 0 && s.Committed != nil {
+	if (res.OutboxID != 0 || res.Queued > 0) && s.Committed != nil {
 		s.Committed()
 	}
 	return nil

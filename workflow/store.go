@@ -28,17 +28,29 @@ var (
 	bucketUnmatched     = []byte("unmatched")      // message seq -> empty: auto-replies/bounces matching no ticket
 	bucketAutoSent      = []byte("auto_sent")      // recipient address -> JSON []time.Time (rate limit)
 	bucketCorrections   = []byte("corrections")    // ticket ref -> Correction JSON: type changes by a person
+	bucketBounced       = []byte("bounced")        // address -> Bounced JSON: no automatic mail for a while (guard.go)
+	bucketThirdParty    = []byte("third_party")    // SHA-256 of Message-ID -> ticket ref: mail from outside a ticket (guard.go)
+	bucketSessions      = []byte("sessions")       // session id -> Seats JSON: who is placed, who waits
+	bucketTimers        = []byte("timers")         // ticket ref + "/" + timer kind -> Timer JSON
+	bucketUsers         = []byte("users")          // address -> User JSON: project leaders of the desk (users.go)
+	bucketLoginSessions = []byte("login_sessions") // SHA-256 of session ID -> Session JSON: desk logins (users.go)
+	bucketTicketIndex   = []byte("ticket_index")   // ref -> TicketSummary JSON: the queue's compact view (index.go)
+	bucketTicketWords   = []byte("ticket_words")   // ref -> lower-case body words, space-separated (index.go)
+	bucketIndexLog      = []byte("index_log")      // seq -> ref: summaries changed, for the in-memory index (index.go)
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketCursors, bucketTickets, bucketMessages, bucketRaw,
-	bucketMessageIDs, bucketCounters, bucketOutbox, bucketOutboxPending, bucketUnmatched, bucketAutoSent, bucketCorrections}
+	bucketMessageIDs, bucketCounters, bucketOutbox, bucketOutboxPending, bucketUnmatched, bucketAutoSent, bucketCorrections,
+	bucketBounced, bucketThirdParty,
+	bucketSessions, bucketTimers, bucketUsers, bucketLoginSessions, bucketTicketIndex, bucketTicketWords, bucketIndexLog}
 
 // schemaVersion is the version of the bucket layout this code writes.
 const schemaVersion = 1
 
 // Store is Loket's bbolt database.
 type Store struct {
-	db *bolt.DB
+	db  *bolt.DB
+	idx ticketIndex // in-memory queue index over bucketTicketIndex (index.go)
 }
 
 // ErrNotFound is returned when a ticket, message or entry does not exist.

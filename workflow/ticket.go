@@ -41,6 +41,22 @@ type Ticket struct {
 	// Flags carries notes a person should see at a glance, e.g. "refers to
 	// unknown ticket PO-2026-0999" or "message over size cap".
 	Flags []string `json:"flags,omitempty"`
+
+	// Assignee is the address of the project leader who has the ticket;
+	// AssigneeName their name.
+	Assignee     string `json:"assignee,omitempty"`
+	AssigneeName string `json:"assignee_name,omitempty"`
+	// ResumeState is the state a waiting ticket returns to.
+	ResumeState State `json:"resume_state,omitempty"`
+	// Proposal holds the dates last offered; Suggestion what the
+	// requester's answer seems to choose (never applied by itself).
+	Proposal   *Proposal   `json:"proposal,omitempty"`
+	Suggestion *Suggestion `json:"suggestion,omitempty"`
+	// Appointment is the agreed date (appointment family).
+	Appointment *Appointment `json:"appointment,omitempty"`
+	// Session is the id of the session a registration is placed or
+	// waitlisted in.
+	Session string `json:"session,omitempty"`
 }
 
 // MessageRef is a ticket's pointer to a stored message.

@@ -101,6 +101,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var once sync.Once
 	o.Started = func(addr string, run *app.Running) {
 		once.Do(func() {
+			demoDeskLogin(stdout, addr, run.Store, log) // demo_desk.go
 			fmt.Fprintf(stdout, `Loket demo
   IMAP (in memory)  %s  mailboxes ondersteuning, praktijktoets (password "demo"), %d sample mails
   SMTP (capture)    %s

@@ -2,7 +2,8 @@
 //
 //	loket serve --config loket.toml      run the service
 //	loket check-config --config F        report every problem in a config file
-//	loket classify [--mailbox NAME] [--json] FILE.eml...
+//	loket classify [--mailbox NAME] [--json | --explain] FILE.eml...
+//	loket rules suggest --config F       terms learnt from type corrections
 //	loket demo                           everything in-process, with sample mail
 //	loket version
 package main
@@ -15,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -31,6 +33,36 @@ func main() {
 		}
 		os.Exit(exitCode(err))
 	}
+}
+
+// fullVersion is the version set at build time (deploy/build.sh), else
+// the VCS revision Go recorded in the binary.
+func fullVersion() string {
+	if version != "dev" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "-dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return version + " (" + info.GoVersion + ")"
+	}
+	return "dev-" + rev + modified + " (" + info.GoVersion + ")"
 }
 
 type usageError struct{ msg string }
@@ -50,9 +82,21 @@ const usage = `loket: e-mail intake for the Passend onderwijs support desk
 Usage:
   loket serve --config FILE            run the service
   loket check-config --config FILE     check a config file, report every problem
-  loket classify [--config FILE] [--mailbox NAME] [--json] FILE.eml...
-                                       classify messages offline
+  loket classify [--config FILE] [--mailbox NAME] [--json | --explain] FILE.eml...
+                                       classify messages offline; --explain shows why
+  loket rules suggest --config FILE [--min N]
+                                       terms from type corrections, as TOML for the config
+  loket ticket ACTION REF ... --config FILE
+                                       show, assign, reply, note, propose, schedule, place,
+                                       transition or type a ticket through the API (loket ticket help)
+  loket templates check [--config FILE | --dir DIR]
+                                       render every mail template with example data
+  loket user add --config FILE --name NAME --address ADDRESS
+                                       add a desk user (password from stdin or asked)
+  loket user list --config FILE        list the desk's users
   loket demo [--listen ADDR]           run with in-process IMAP and SMTP servers and sample mail
+  loket backup --config FILE OUT.db     consistent copy of the store, also while serve runs
+  loket restore --config FILE IN.db     check a backup and put it in place (serve stopped)
   loket version                        print the version
 `
 
@@ -68,11 +112,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "check-config":
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "classify":
-		return cmdClassify(rest, stdout, stderr)
+		return cmdClassify(ctx, rest, stdout, stderr)
+	case "rules":
+		return cmdRules(ctx, rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, stdout, stderr)
+	case "ticket":
+		return cmdTicket(ctx, rest, stdout, stderr)
+	case "templates":
+		return cmdTemplates(ctx, rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return cmdRestore(rest, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "loket", version)
+		fmt.Fprintln(stdout, "loket", fullVersion())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -31,14 +31,18 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 		SMTP: workflow.SMTPConfig{
 			Host: c.SMTP.Host, Port: c.SMTP.Port, TLS: string(c.SMTP.TLS),
 			Username: c.SMTP.Username, Password: c.SMTP.Password.Reveal(),
-			Timeout: c.SMTP.Timeout.Duration, MaxAttempts: c.SMTP.MaxAttempts,
+			Timeout: c.SMTP.Timeout.Duration, MaxAttempts: c.SMTP.MaxAttempts, RetryBase: c.SMTP.RetryBase.Duration,
 		},
 		Confirm:            c.Confirmations.Enabled,
 		PerRecipientPerDay: c.Confirmations.PerSenderPerDay,
+		Guards:             workflow.Guards{PerRecipientPerHour: c.Confirmations.PerSenderPerHour, BounceQuiet: c.Confirmations.BounceQuiet.Duration},
 		TemplatesDir:       c.Confirmations.TemplatesDir,
 		Classifier:         intake.ClassifierConfig{Threshold: c.Classification.Threshold},
+		BackupDir:          c.Backup.Dir,
+		BackupInterval:     c.Backup.Interval.Duration,
+		BackupKeep:         c.Backup.Keep,
 	}
-	if c.Confirmations.PerSenderPerDay == 0 {
+	if c.Confirmations.PerSenderPerDay == 0 || c.Confirmations.PerSenderPerHour == 0 {
 		// 0 in the file means "send none": the policy's 0 means "no limit".
 		o.Confirm = false
 	}
@@ -50,6 +54,7 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 			}
 		}
 	}
+	o.Settings, o.TimerInterval = deskSettings(c), c.Timers.Interval.Duration
 	for _, m := range c.Mailboxes {
 		o.Mailboxes = append(o.Mailboxes, app.Mailbox{
 			MailboxConfig: intake.MailboxConfig{

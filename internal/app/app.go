@@ -36,10 +36,20 @@ type Options struct {
 	SMTP               workflow.SMTPConfig
 	Confirm            bool
 	PerRecipientPerDay int
+	Guards             workflow.Guards // hourly cap, quiet time after a bounce
 	TemplatesDir       string
 	Mailboxes          []Mailbox
 	Classifier         intake.ClassifierConfig
-	Log                *slog.Logger
+	// BackupDir, when set, gets a copy of the store every BackupInterval;
+	// the newest BackupKeep are kept.
+	BackupDir      string
+	BackupInterval time.Duration
+	BackupKeep     int
+	// Settings configures leaders, sessions and timers; nil for none.
+	// TimerInterval is how often timers are checked (default 1m).
+	Settings      *workflow.Settings
+	TimerInterval time.Duration
+	Log           *slog.Logger
 	// Started, when set, is called once the HTTP server listens, with its
 	// address and the running service.
 	Started func(addr string, svc *Running)
@@ -49,6 +59,7 @@ type Options struct {
 type Running struct {
 	Store   *workflow.Store
 	Sender  *workflow.Sender
+	Desk    *workflow.Desk
 	Pollers map[string]*intake.Poller
 }
 
@@ -91,9 +102,10 @@ func Run(ctx context.Context, o Options) error {
 	svc := &workflow.Service{
 		Store: st, Classifier: classifier, Log: log.With("component", "intake"), Committed: sender.Kick,
 		Policy: &workflow.Policy{Prefix: o.Prefix, Mailboxes: mailboxes, Templates: tmpl, Confirm: o.Confirm,
-			PerRecipientPerDay: o.PerRecipientPerDay, OwnAddresses: own},
+			PerRecipientPerDay: o.PerRecipientPerDay, Guards: o.Guards, OwnAddresses: own, Settings: o.Settings},
 	}
-	run := &Running{Store: st, Sender: sender, Pollers: map[string]*intake.Poller{}}
+	desk := &workflow.Desk{Store: st, Policy: svc.Policy, Kick: sender.Kick}
+	run := &Running{Store: st, Sender: sender, Desk: desk, Pollers: map[string]*intake.Poller{}}
 	health := map[string]web.Health{}
 	for _, m := range o.Mailboxes {
 		p := intake.NewPoller(m.MailboxConfig, svc, log.With("component", "poller"))
@@ -103,10 +115,7 @@ func Run(ctx context.Context, o Options) error {
 			interval = time.Minute
 		}
 		health["mailbox:"+m.Name] = func() (bool, any) {
-			s := p.Status()
-			// Healthy while connected, or while the last good poll is recent.
-			ok := s.Connected || (!s.LastPoll.IsZero() && time.Since(s.LastPoll) < 3*interval+time.Minute)
-			return ok, s
+			return mailboxHealth(p.Status(), interval, time.Now())
 		}
 	}
 	health["outbox"] = func() (bool, any) {
@@ -124,12 +133,16 @@ func Run(ctx context.Context, o Options) error {
 		return oldest < time.Hour, map[string]any{"status": s, "pending": len(pending), "oldest_pending": oldest.Round(time.Second).String()}
 	}
 
-	api := &web.API{Store: st, Token: o.APIToken, Log: log.With("component", "api"), Health: health}
+	api := &web.API{Store: st, Token: o.APIToken, Log: log.With("component", "api"), Health: health, Desk: desk}
+	deskUI, err := newDeskUI(st, desk, o, tmpl, log.With("component", "desk")) // desk.go
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: web.Mount(api, deskUI), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -148,6 +161,18 @@ func Run(ctx context.Context, o Options) error {
 		defer wg.Done()
 		_ = sender.Run(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		desk.RunTimers(ctx, o.TimerInterval, log.With("component", "timers"))
+	}()
+	if o.BackupDir != "" && o.BackupInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scheduleBackups(ctx, st, o.BackupDir, o.BackupInterval, o.BackupKeep, log.With("component", "backup"))
+		}()
+	}
 	for name, p := range run.Pollers {
 		wg.Add(1)
 		go func() {

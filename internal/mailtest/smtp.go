@@ -35,6 +35,7 @@ type SMTPServer struct {
 	mu      sync.Mutex
 	msgs    []Captured
 	failing error
+	delay   time.Duration // before the answer to DATA, after the capture
 	changed chan struct{} // closed and replaced whenever msgs grows
 
 	closeOnce sync.Once
@@ -145,6 +146,16 @@ func (s *SMTPServer) SetFailing(err error) {
 	s.mu.Unlock()
 }
 
+// SetAcceptDelay makes the server wait d after it has captured a message
+// before it answers DATA with 250. A client that dies meanwhile has had its
+// mail accepted without learning so: the window in which a sender that
+// records "sent" only after the 250 sends the same mail again.
+func (s *SMTPServer) SetAcceptDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
+}
+
 func (s *SMTPServer) failure() error {
 	s.mu.Lock()
 	err := s.failing
@@ -237,6 +248,10 @@ func (ss *smtpSession) Data(r io.Reader) error {
 		At:       time.Now(),
 		Username: ss.username,
 	})
+	ss.server.mu.Lock()
+	delay := ss.server.delay
+	ss.server.mu.Unlock()
+	time.Sleep(delay)
 	return nil
 }
 

@@ -1,0 +1,236 @@
+package workflow
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/poraad/loket/intake"
+)
+
+func refsOf(rows []Summary) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Ref)
+	}
+	return out
+}
+
+func TestWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"De clinic, de Clinic!", []string{"de", "clinic"}},
+		{"Financiën 2026 — OPP/vo", []string{"financiën", "2026", "opp", "vo"}},
+		{"a b c", nil},
+		{"e-mail: info@swv.nl", []string{"mail", "info", "swv", "nl"}},
+	}
+	for _, tc := range tests {
+		if got := Words(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("Words(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := mergeWords("de clinic", []string{"Clinic over het plan"}); got != "de clinic over het plan" {
+		t.Errorf("mergeWords: %q", got)
+	}
+}
+
+func TestQueueIndex(t *testing.T) {
+	f := newFixture(t)
+	var refs []string
+	for i, c := range []struct {
+		typ     intake.Type
+		mailbox string
+		org     string
+		text    string
+	}{
+		{intake.TypeClinic, "ondersteuning", "SWV Duinstreek", "Graag een clinic over financiën."},
+		{intake.TypePraktijktoets, "praktijktoets", "SWV Rivierenland", "Aanmelding spiegelteam."},
+		{intake.TypeTraining, "ondersteuning", "SWV Veluwe", "Training kwartiermakers."},
+	} {
+		f.now = f.now.Add(time.Hour)
+		m := msg(fmt.Sprintf("q%d@swv.example", i), fmt.Sprintf("aanvrager%d@swv.example", i), "Verzoek "+string(c.typ))
+		m.Text = c.text
+		cl := newClass(c.typ)
+		cl.Org = c.org
+		refs = append(refs, f.ingest(c.mailbox, m, cl).TicketRef)
+	}
+	tests := []struct {
+		name string
+		q    QueueQuery
+		want []string
+	}{
+		{"all open, newest first", QueueQuery{}, []string{refs[2], refs[1], refs[0]}},
+		{"oldest waiting first", QueueQuery{Sort: SortWaiting}, []string{refs[0], refs[1], refs[2]}},
+		{"type", QueueQuery{Type: intake.TypeClinic}, []string{refs[0]}},
+		{"mailbox", QueueQuery{Mailbox: "praktijktoets"}, []string{refs[1]}},
+		{"body word part", QueueQuery{Text: "FINANC"}, []string{refs[0]}},
+		{"org and body", QueueQuery{Text: "veluwe kwartier"}, []string{refs[2]}},
+		{"no match", QueueQuery{Text: "veluwe spiegelteam"}, nil},
+		{"reference", QueueQuery{Text: refs[1]}, []string{refs[1]}},
+		{"requester", QueueQuery{Text: "aanvrager2@"}, []string{refs[2]}},
+		{"closed", QueueQuery{State: StateClosed}, nil},
+		{"paged", QueueQuery{Offset: 1, Limit: 1}, []string{refs[1]}},
+		{"unassigned", QueueQuery{Unassigned: true}, []string{refs[2], refs[1], refs[0]}},
+		{"someone's", QueueQuery{Assignee: "x@poraad.nl"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := f.store.Queue(tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := refsOf(res.Rows); !slices.Equal(got, tc.want) {
+				t.Errorf("rows %v, want %v", got, tc.want)
+			}
+			if tc.q.Limit == 0 && res.Total != len(tc.want) {
+				t.Errorf("total %d, want %d", res.Total, len(tc.want))
+			}
+		})
+	}
+	res, _ := f.store.Queue(QueueQuery{Limit: 1})
+	if res.Total != 3 || res.ByState[StateAcknowledged] != 2 || res.ByState[StateRegistered] != 1 || res.Indexed != 3 || len(res.Rows) != 1 {
+		t.Errorf("total %d, by state %v, indexed %d", res.Total, res.ByState, res.Indexed)
+	}
+
+	// A change is seen by the next query (the log), words only grow.
+	if _, err := f.store.Retype(refs[0], intake.TypeTraining, "l@poraad.nl", "", f.now); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Hour)
+	reply := msg("q9@swv.example", "aanvrager0@swv.example", "Re: Verzoek")
+	reply.Text = "Ook de tweedaagse graag."
+	f.ingest("ondersteuning", reply, intake.Classification{Kind: intake.KindFollowUp, TicketRef: refs[0]})
+	for _, q := range []QueueQuery{{Type: intake.TypeTraining, Text: "tweedaagse financ"}} {
+		res, _ := f.store.Queue(q)
+		if got := refsOf(res.Rows); !slices.Equal(got, []string{refs[0]}) {
+			t.Errorf("after changes %+v: %v", q, got)
+		}
+	}
+
+	// A fresh store over the same file builds the same index.
+	path := f.store.Path()
+	f.store.Close()
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.store = st
+	t.Cleanup(func() { st.Close() })
+	res, _ = st.Queue(QueueQuery{Text: "tweedaagse"})
+	if got := refsOf(res.Rows); !slices.Equal(got, []string{refs[0]}) {
+		t.Errorf("rebuilt: %v", got)
+	}
+}
+
+func TestQueueIndexRebuildsAndBackfills(t *testing.T) {
+	f := newFixture(t)
+	a := f.ingest("ondersteuning", msg("a@swv.example", "a@swv.example", "eerste"), newClass(intake.TypeClinic)).TicketRef
+	if res, _ := f.store.Queue(QueueQuery{}); res.Total != 1 {
+		t.Fatalf("total %d", res.Total)
+	}
+	// The index falls behind further than the log reaches: it rebuilds.
+	if err := f.store.db.Update(func(tx *bolt.Tx) error {
+		lb := tx.Bucket(bucketIndexLog)
+		if err := lb.SetSequence(lb.Sequence() + indexLogKeep); err != nil {
+			return err
+		}
+		return lb.Delete(itob(1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Minute)
+	b := f.ingest("ondersteuning", msg("b@swv.example", "b@swv.example", "tweede"), newClass(intake.TypeClinic)).TicketRef
+	res, err := f.store.Queue(QueueQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsOf(res.Rows); !slices.Equal(got, []string{b, a}) {
+		t.Errorf("after the log gap: %v", got)
+	}
+
+	// Tickets stored without summary (an older Loket) are indexed at the
+	// first query.
+	if err := f.store.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTicketIndex).Delete([]byte(a))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.store.idx = ticketIndex{}
+	res, err = f.store.Queue(QueueQuery{Text: "eerste"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := refsOf(res.Rows); !slices.Equal(got, []string{a}) {
+		t.Errorf("after backfill: %v", got)
+	}
+}
+
+func TestSummaryWaitingAndFirstAnswer(t *testing.T) {
+	f := newFixture(t)
+	ref := f.ingest("ondersteuning", msg("w@swv.example", "w@swv.example", "vraag"), newClass(intake.TypeInstrumentarium)).TicketRef
+	sum := func() Summary {
+		t.Helper()
+		res, err := f.store.Queue(QueueQuery{AllStates: true})
+		if err != nil || len(res.Rows) != 1 {
+			t.Fatalf("%v %d", err, len(res.Rows))
+		}
+		return res.Rows[0]
+	}
+	s := sum()
+	if !s.Waiting.Equal(f.now) || !s.FirstAnswer.IsZero() {
+		t.Errorf("after the request (with an automatic confirmation): waiting %v, first answer %v", s.Waiting, s.FirstAnswer)
+	}
+	f.now = f.now.Add(2 * time.Hour)
+	d := &Desk{Store: f.store, Policy: f.pol}
+	if _, err := d.Reply(ref, "leider@poraad.nl", ReplyRequest{Body: "Hier is het antwoord."}); err != nil {
+		t.Fatal(err)
+	}
+	s = sum()
+	if !s.Waiting.IsZero() || !s.FirstAnswer.Equal(f.now) {
+		t.Errorf("after a person's reply: waiting %v, first answer %v (now %v)", s.Waiting, s.FirstAnswer, f.now)
+	}
+}
+
+func TestQueueIndexConcurrent(t *testing.T) {
+	f := newFixture(t)
+	f.pol.Confirm = false
+	stop := make(chan struct{})
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				if _, err := f.store.Queue(QueueQuery{Text: "verzoek", Sort: SortWaiting, Limit: 10}); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	const n = 60
+	for i := range n {
+		f.now = f.now.Add(time.Minute)
+		f.ingest("ondersteuning", msg(fmt.Sprintf("c%d@swv.example", i), fmt.Sprintf("c%d@swv.example", i), "verzoek"), newClass(intake.TypeClinic))
+	}
+	close(stop)
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := f.store.Queue(QueueQuery{Text: "verzoek"})
+	if err != nil || res.Total != n {
+		t.Fatalf("total %d, want %d (%v)", res.Total, n, err)
+	}
+}

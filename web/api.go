@@ -1,6 +1,8 @@
 // Package web serves Loket over HTTP: the JSON API under /api/v1 (bearer
-// token) that scripts and the CLI use, and the health check. The project
-// leaders' pages will live here too.
+// token) that scripts and the CLI use (api.go, actions.go, backup.go), the
+// health check, and the project leaders' desk (desk*.go: server-rendered
+// pages with login sessions and CSRF tokens, templates/ and static/
+// embedded). Mount puts both on one listener.
 package web
 
 import (

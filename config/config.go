@@ -76,6 +76,8 @@ type Config struct {
 	Classification Classification `toml:"classification"`
 	Log            Log            `toml:"log"`
 	Backup         Backup         `toml:"backup"`
+	Alerts         Alerts         `toml:"alerts"`
+	Retention      Retention      `toml:"retention"`
 	Mailboxes      []Mailbox      `toml:"mailbox"`
 	Leaders        []Leader       `toml:"leader"`
 	Sessions       []Session      `toml:"session"`
@@ -121,6 +123,24 @@ type Backup struct {
 	Keep     int      `toml:"keep"`     // copies kept; default 7
 }
 
+// Alerts is the [alerts] section: mail to the operator when a mailbox
+// stops being read (or its OAuth2 token cannot be refreshed), and when it
+// recovers.
+type Alerts struct {
+	Address     string   `toml:"address"`       // the operator's address; empty: no alert mail
+	NoPollAfter Duration `toml:"no_poll_after"` // a mailbox without a complete pass this long; default 30m
+	MinInterval Duration `toml:"min_interval"`  // at most one mail per problem this often; default 1h
+}
+
+// Retention is the [retention] section: personal data kept no longer than
+// needed (AVG).
+type Retention struct {
+	// MonthsAfterClose: the mail (bodies, raw messages, attachments) of a
+	// ticket closed this many months ago is purged daily; the ticket
+	// itself stays for the overview. 0 keeps everything.
+	MonthsAfterClose int `toml:"months_after_close"`
+}
+
 // Storage is the [storage] section.
 type Storage struct {
 	Path string `toml:"path"` // the bbolt database file; required
@@ -160,6 +180,14 @@ type SMTP struct {
 	// RetryBase is the wait before the second attempt at a mail, doubled
 	// per attempt up to an hour; default 30s.
 	RetryBase Duration `toml:"retry_base"`
+	// TLSInsecureSkipVerify accepts any certificate of the SMTP server (a
+	// self-signed one) instead of verifying it; Loket logs a warning at
+	// start. Default false.
+	TLSInsecureSkipVerify bool `toml:"tls_insecure_skip_verify"`
+	// Auth is "password" (the default) or "oauth2": AUTH XOAUTH2 as
+	// Username with a token got as OAuth2 says (config/oauth.go).
+	Auth   string `toml:"auth"`
+	OAuth2 OAuth2 `toml:"oauth2"`
 }
 
 // Confirmations is the [confirmations] section: the automatic
@@ -237,14 +265,27 @@ type Mailbox struct {
 	PasswordFile string  `toml:"password_file"` // this or PasswordEnv
 	PasswordEnv  string  `toml:"password_env"`
 	Password     Secret  `toml:"-"`
-	Folder       string  `toml:"folder"` // default "INBOX"
+	// Auth is "password" (the default) or "oauth2": AUTHENTICATE XOAUTH2
+	// as Username with a token got as OAuth2 says (config/oauth.go).
+	Auth   string `toml:"auth"`
+	OAuth2 OAuth2 `toml:"oauth2"`
+	Folder string `toml:"folder"` // default "INBOX"
 	// ProcessedFolder is where handled messages are moved; empty leaves
 	// them in Folder.
 	ProcessedFolder string `toml:"processed_folder"`
+	// InitialSync is what the first start (no stored cursor) does with the
+	// mail already in Folder: "import-silent" (the default) stores it as
+	// tickets without mailing anyone, "new-only" skips it, "import" takes
+	// it as new mail and confirms it (intake/backlog.go).
+	InitialSync string `toml:"initial_sync"`
 	// TypePrior is the request type this mailbox usually receives, a name
 	// from RequestTypes; empty for none.
 	TypePrior   string `toml:"type_prior"`
 	DisplayName string `toml:"display_name"` // From name on mail sent from this mailbox
+	// TLSInsecureSkipVerify accepts any certificate of the IMAP server (a
+	// self-signed one) instead of verifying it; Loket logs a warning at
+	// start. Default false.
+	TLSInsecureSkipVerify bool `toml:"tls_insecure_skip_verify"`
 }
 
 // Default returns a configuration holding every default value and nothing
@@ -253,6 +294,7 @@ func Default() *Config {
 	return &Config{
 		SMTP: SMTP{
 			TLS:         TLSStartTLS,
+			Auth:        AuthPassword,
 			Timeout:     Duration{30 * time.Second},
 			MaxAttempts: 12,
 			RetryBase:   Duration{30 * time.Second},
@@ -266,6 +308,10 @@ func Default() *Config {
 		Backup: Backup{
 			Interval: Duration{24 * time.Hour},
 			Keep:     7,
+		},
+		Alerts: Alerts{
+			NoPollAfter: Duration{30 * time.Minute},
+			MinInterval: Duration{time.Hour},
 		},
 		Timers: Timers{
 			ReminderDaysBefore:  2,
@@ -291,7 +337,7 @@ func Default() *Config {
 
 // defaultMailbox holds the defaults of a [[mailbox]] table.
 func defaultMailbox() Mailbox {
-	return Mailbox{TLS: TLSImplicit, Folder: "INBOX"}
+	return Mailbox{TLS: TLSImplicit, Folder: "INBOX", Auth: AuthPassword, InitialSync: "import-silent"}
 }
 
 // Mailbox returns the mailbox with the given name.

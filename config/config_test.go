@@ -120,6 +120,7 @@ func TestProblems(t *testing.T) {
 			{"log.level", 19},
 			{"log.format", 20},
 			{"mailbox[0].tls", 27},
+			{"mailbox[0].initial_sync", 30},
 		}},
 		{"ports.toml", []wantProblem{
 			{"web.listen", 8},
@@ -285,6 +286,7 @@ func TestValid(t *testing.T) {
 	check("Mailbox found", ok, true)
 	check("mailbox tls", m.TLS, TLSImplicit)
 	check("mailbox folder", m.Folder, "INBOX")
+	check("mailbox initial_sync", m.InitialSync, "import-silent")
 	check("mailbox password", m.Password.Reveal() == fileSecrets(t)["imap.pass"], true)
 	if _, ok := c.Mailbox("praktijktoets"); ok {
 		t.Errorf("Mailbox(praktijktoets) found in a file without it")
@@ -348,6 +350,7 @@ func TestExample(t *testing.T) {
 			Timeout:      Duration{30 * time.Second},
 			MaxAttempts:  12,
 			RetryBase:    Duration{30 * time.Second},
+			Auth:         AuthPassword,
 		},
 		Confirmations: Confirmations{Enabled: true, PerSenderPerDay: 5, PerSenderPerHour: 3, BounceQuiet: Duration{168 * time.Hour}, TemplatesDir: ""},
 		Intake: Intake{
@@ -359,8 +362,10 @@ func TestExample(t *testing.T) {
 			Threshold: 0.35,
 			Terms:     map[string][]Term{"clinic": {{Phrase: "studiemiddag", Weight: 2.0}}},
 		},
-		Log:    Log{Level: "info", Format: "text"},
-		Backup: Backup{Interval: Duration{24 * time.Hour}, Keep: 7},
+		Log:       Log{Level: "info", Format: "text"},
+		Backup:    Backup{Interval: Duration{24 * time.Hour}, Keep: 7},
+		Alerts:    Alerts{Address: "beheer@poraad.nl", NoPollAfter: Duration{30 * time.Minute}, MinInterval: Duration{time.Hour}},
+		Retention: Retention{MonthsAfterClose: 24},
 		Mailboxes: []Mailbox{
 			{
 				Name:         "ondersteuning",
@@ -372,8 +377,10 @@ func TestExample(t *testing.T) {
 				PasswordFile: file("imap-ondersteuning.pass"),
 				Password:     Secret(secrets["imap-ondersteuning.pass"]),
 				Folder:       "INBOX",
+				InitialSync:  "import-silent",
 				TypePrior:    "",
 				DisplayName:  "Ondersteuning Passend onderwijs",
+				Auth:         AuthPassword,
 			},
 			{
 				Name:         "praktijktoets",
@@ -385,8 +392,10 @@ func TestExample(t *testing.T) {
 				PasswordFile: file("imap-praktijktoets.pass"),
 				Password:     Secret(secrets["imap-praktijktoets.pass"]),
 				Folder:       "INBOX",
+				InitialSync:  "import-silent",
 				TypePrior:    "praktijktoets",
 				DisplayName:  "Praktijktoets Passend onderwijs",
+				Auth:         AuthPassword,
 			},
 		},
 	}

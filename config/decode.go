@@ -123,7 +123,8 @@ func (d *decoder) unknown(p keyPath, fields map[string]int) {
 	switch {
 	case best != "":
 		d.r.add(p, "unknown key; did you mean %q?", best)
-	case strings.EqualFold(name, "password") || strings.EqualFold(name, "token"):
+	case strings.EqualFold(name, "password") || strings.EqualFold(name, "token") ||
+		strings.EqualFold(name, "client_secret") || strings.EqualFold(name, "refresh_token"):
 		d.r.add(p, "unknown key; secrets are not written in the configuration, use %s_file or %s_env", strings.ToLower(name), strings.ToLower(name))
 	default:
 		d.r.add(p, "unknown key")

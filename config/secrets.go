@@ -24,8 +24,10 @@ func (c *Config) resolvePaths(dir string) {
 	} {
 		*p = resolvePath(dir, *p)
 	}
+	resolveOAuth2Paths(dir, &c.SMTP.OAuth2)
 	for i := range c.Mailboxes {
 		c.Mailboxes[i].PasswordFile = resolvePath(dir, c.Mailboxes[i].PasswordFile)
+		resolveOAuth2Paths(dir, &c.Mailboxes[i].OAuth2)
 	}
 }
 
@@ -50,7 +52,9 @@ func (c *Config) readSecrets(r *report) {
 	}
 
 	smtp := keyPath{"smtp"}
-	if c.SMTP.Username == "" {
+	if c.SMTP.Auth == AuthOAuth2 {
+		readOAuth2Secrets(r, smtp, &c.SMTP.OAuth2)
+	} else if c.SMTP.Username == "" {
 		switch {
 		case c.SMTP.PasswordFile != "":
 			r.add(smtp.key("password_file"), "is set but smtp.username is empty; without a username Loket does not log in (no AUTH)")
@@ -63,6 +67,10 @@ func (c *Config) readSecrets(r *report) {
 
 	for i := range c.Mailboxes {
 		m := &c.Mailboxes[i]
+		if m.Auth == AuthOAuth2 {
+			readOAuth2Secrets(r, keyPath{"mailbox"}.index(i), &m.OAuth2)
+			continue
+		}
 		if pw, _, ok := readSecret(r, keyPath{"mailbox"}.index(i), "password", m.PasswordFile, m.PasswordEnv); ok {
 			m.Password = pw
 		}

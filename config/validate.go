@@ -24,6 +24,7 @@ func (c *Config) fillEmpty() {
 	if c.SMTP.TLS == "" {
 		c.SMTP.TLS = def.SMTP.TLS
 	}
+	fillOAuth2(&c.SMTP.Auth, &c.SMTP.OAuth2)
 	if c.Log.Level == "" {
 		c.Log.Level = def.Log.Level
 	}
@@ -38,6 +39,10 @@ func (c *Config) fillEmpty() {
 		if m.Folder == "" {
 			m.Folder = dm.Folder
 		}
+		if m.InitialSync == "" {
+			m.InitialSync = dm.InitialSync
+		}
+		fillOAuth2(&m.Auth, &m.OAuth2)
 	}
 }
 
@@ -66,12 +71,27 @@ func (c *Config) validate(r *report) {
 		}
 	}
 
+	if c.Alerts.Address != "" {
+		if _, err := mail.ParseAddress(c.Alerts.Address); err != nil {
+			r.add(dotted("alerts.address"), "not an e-mail address: %q", c.Alerts.Address)
+		}
+	}
+	v.positive(dotted("alerts.no_poll_after"), int64(c.Alerts.NoPollAfter.Duration))
+	v.positive(dotted("alerts.min_interval"), int64(c.Alerts.MinInterval.Duration))
+	if c.Retention.MonthsAfterClose < 0 {
+		r.add(dotted("retention.months_after_close"), "must not be negative (0 keeps everything)")
+	}
+
 	smtp := keyPath{"smtp"}
 	v.server(smtp, c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS)
 	v.positive(smtp.key("timeout"), int64(c.SMTP.Timeout.Duration))
 	v.positive(smtp.key("retry_base"), int64(c.SMTP.RetryBase.Duration))
 	if c.SMTP.MaxAttempts < 1 {
 		r.add(smtp.key("max_attempts"), "must be at least 1")
+	}
+	v.validateAuth(smtp, c.SMTP.Auth, c.SMTP.OAuth2)
+	if c.SMTP.Auth == AuthOAuth2 && c.SMTP.Username == "" {
+		r.add(smtp.key("username"), "is required with auth = %q: the account Loket sends as", AuthOAuth2)
 	}
 
 	if c.Confirmations.PerSenderPerDay < 0 {
@@ -147,6 +167,8 @@ func (c *Config) validate(r *report) {
 		}
 		v.server(p, m.Host, m.Port, m.TLS)
 		v.required(p.key("username"), m.Username)
+		v.validateAuth(p, m.Auth, m.OAuth2)
+		v.oneOf(p.key("initial_sync"), m.InitialSync, "import-silent", "new-only", "import")
 		if m.TypePrior != "" && !slices.Contains(RequestTypes, m.TypePrior) {
 			r.add(p.key("type_prior"), "unknown request type %q; use one of %s, or \"\" for none", m.TypePrior, strings.Join(RequestTypes, ", "))
 		}

@@ -99,7 +99,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	for _, m := range []struct{ name, addr, pw string }{{"ondersteuning", addrOndersteuning, "pw-o"}, {"praktijktoets", addrPraktijktoets, "pw-p"}} {
 		mb := app.Mailbox{MailboxConfig: intake.MailboxConfig{Name: m.name, Address: m.addr, Host: "127.0.0.1", Port: dc.Port(),
-			TLS: "none", Username: m.name, Password: m.pw, PollInterval: 2 * time.Second}, DisplayName: "Loket " + m.name}
+			TLS: "none", Username: m.name, Password: m.pw, PollInterval: 2 * time.Second,
+			InitialSync: intake.InitialSyncImport}, DisplayName: "Loket " + m.name}
 		if m.name == "praktijktoets" {
 			mb.Prior = intake.TypePraktijktoets
 		}

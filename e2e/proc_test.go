@@ -138,6 +138,7 @@ port = %d
 tls = "none"
 username = "ondersteuning"
 password_file = %q
+initial_sync = "import"
 display_name = "Ondersteuning Passend onderwijs"
 
 [[mailbox]]
@@ -148,6 +149,7 @@ port = %d
 tls = "none"
 username = "praktijktoets"
 password_file = %q
+initial_sync = "import"
 type_prior = "praktijktoets"
 display_name = "Praktijktoets Passend onderwijs"
 `, filepath.Join(c.Dir, "loket.db"), c.Listen, tok, c.SMTPPort, c.PollInterval.String(),

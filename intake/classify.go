@@ -75,6 +75,7 @@ type Classifier struct {
 	defers     []pattern
 	pasts      []pattern
 	near       []compiledNear
+	words      *wordIndex // every word pattern above (classify_index.go)
 }
 
 type compiledTerm struct {
@@ -83,8 +84,9 @@ type compiledTerm struct {
 }
 
 type compiledNear struct {
-	rule nearRule
-	a, b []wordPat
+	rule       nearRule
+	a, b       []wordPat
+	aIDs, bIDs []int // in Classifier.words
 }
 
 // NewClassifier checks cfg and compiles the rules.
@@ -170,6 +172,21 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 	}
 	for _, r := range nearRules {
 		c.near = append(c.near, compiledNear{rule: r, a: compileWords(r.A), b: compileWords(r.B)})
+	}
+	c.words = newWordIndex()
+	for _, t := range Types {
+		for i := range c.terms[t] {
+			c.words.internPattern(&c.terms[t][i].pat)
+		}
+	}
+	for _, list := range [][]pattern{c.intents, c.defers, c.pasts} {
+		for i := range list {
+			c.words.internPattern(&list[i])
+		}
+	}
+	for i := range c.near {
+		c.near[i].aIDs = c.words.internWords(c.near[i].a)
+		c.near[i].bIDs = c.words.internWords(c.near[i].b)
 	}
 	return c, nil
 }
@@ -367,11 +384,8 @@ func (c *Classifier) autoRules(m *Message, fsubj string) ([]Reason, bool) {
 		}
 	}
 	body := foldText(firstN(m.Text, 3000))
-	for _, p := range autoBodyPhrases {
-		if strings.Contains(body, p) {
-			rs = append(rs, Reason{Rule: "body:out-of-office", Detail: p, Weight: 0.5})
-			break
-		}
+	if p, ok := autoBodyIndex.first(body); ok {
+		rs = append(rs, Reason{Rule: "body:out-of-office", Detail: p, Weight: 0.5})
 	}
 	sum := 0.0
 	for _, r := range rs {
@@ -560,7 +574,16 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 		c.contact(m, cl, "")
 	}
 
-	doc := tokenizeDoc(rq.subject, rq.body, rq.rest)
+	tb := tokenBufs.Get().(*[]token)
+	doc := tokenizeDocInto(*tb, rq.subject, rq.body, rq.rest)
+	defer func() {
+		if cap(doc.toks) <= 1<<16 {
+			clear(doc.toks)
+			*tb = doc.toks[:0]
+			tokenBufs.Put(tb)
+		}
+	}()
+	defer c.index(doc)()
 	scores := make(map[Type]float64, len(Types))
 	var typeWords []typeWord
 
@@ -608,7 +631,7 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 		}
 	}
 	for _, n := range c.near {
-		if doc.near(n.a, n.b, n.rule.Window) {
+		if doc.near(n.aIDs, n.bIDs, n.rule.Window) {
 			scores[n.rule.Type] += n.rule.Weight
 			cl.Reasons = append(cl.Reasons, Reason{Rule: "near:" + n.rule.Name + ":" + string(n.rule.Type), Weight: n.rule.Weight})
 		}
@@ -807,6 +830,9 @@ func cleanSubject(s string) string {
 // ASCII ("Financiën – “OPR”" becomes "financien - \"opr\"") and drops soft
 // hyphens and zero-width characters.
 func foldText(s string) string {
+	if f, ok := foldASCII(s); ok {
+		return f
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -881,6 +907,7 @@ func (w wordPat) match(tok string) bool {
 type pattern struct {
 	text  string // normalised phrase, as shown in reasons
 	words []wordPat
+	ids   []int // of words, in Classifier.words
 }
 
 // compilePattern normalises a phrase with the text tokenizer, keeping '*'
@@ -936,6 +963,7 @@ type token struct {
 
 type doc struct {
 	toks []token
+	ix   *docIndex // set by Classifier.index
 }
 
 var (
@@ -946,13 +974,18 @@ var (
 // tokenizeDoc builds the token list of subject, body (whose first
 // paragraph after the salutation is the lead zone) and rest (body zone).
 func tokenizeDoc(subject, body, rest string) *doc {
-	d := &doc{}
+	return tokenizeDocInto(nil, subject, body, rest)
+}
+
+// tokenizeDocInto is tokenizeDoc appending the tokens to buf[:0].
+func tokenizeDocInto(buf []token, subject, body, rest string) *doc {
+	d := &doc{toks: buf[:0]}
 	clause := 0
 	d.add(subject, 0, &clause)
 	paras := paragraphs(body)
 	lead := -1
 	for i, p := range paras {
-		if len(wordsOf(p)) >= 3 {
+		if hasWords(p, 3) {
 			lead = i
 			break
 		}
@@ -998,6 +1031,9 @@ func paragraphs(text string) []string {
 // isSalutation reports whether line opens the mail ("Geachte heer,
 // mevrouw,", "Beste projectleiders,", "Goedemorgen,", "Dear colleagues,").
 func isSalutation(line string) bool {
+	if countWordsFold(line, 9) > 8 {
+		return false // cheaper than folding a long line
+	}
 	f := strings.TrimSpace(foldText(line))
 	ws := wordsOf(f)
 	if len(ws) == 0 || len(ws) > 8 {
@@ -1015,30 +1051,39 @@ func isSalutation(line string) bool {
 // add tokenises text into zone z. Punctuation that ends a clause (. , ; :
 // ! ? and paragraph breaks) starts a new clause.
 func (d *doc) add(text string, z int, clause *int) {
-	text = emailRe.ReplaceAllString(text, " ")
-	text = urlRe.ReplaceAllString(text, " ")
+	if strings.IndexByte(text, '@') >= 0 {
+		text = emailRe.ReplaceAllString(text, " ")
+	}
+	if mayHaveURL(text) {
+		text = urlRe.ReplaceAllString(text, " ")
+	}
 	*clause++
-	var b strings.Builder
-	flush := func() {
-		if b.Len() > 0 {
-			d.toks = append(d.toks, token{w: b.String(), zone: z, clause: *clause})
-			b.Reset()
+	// A token is a run of word runes of the folded text, taken as a
+	// substring of it rather than copied rune by rune.
+	folded := foldText(text)
+	start := -1
+	flush := func(end int) {
+		if start >= 0 {
+			d.toks = append(d.toks, token{w: folded[start:end], zone: z, clause: *clause})
+			start = -1
 		}
 	}
-	for _, r := range foldText(text) {
+	for i, r := range folded {
 		switch {
 		case r == '_':
-			flush()
+			flush(i)
 		case isWordRune(r):
-			b.WriteRune(r)
+			if start < 0 {
+				start = i
+			}
 		case r == '.' || r == ',' || r == ';' || r == ':' || r == '!' || r == '?':
-			flush()
+			flush(i)
 			*clause++
 		default:
-			flush()
+			flush(i)
 		}
 	}
-	flush()
+	flush(len(folded))
 	*clause++
 }
 
@@ -1046,10 +1091,13 @@ func (d *doc) add(text string, z int, clause *int) {
 func (d *doc) find(p pattern) []int {
 	var out []int
 	n := len(p.words)
-	for i := 0; i+n <= len(d.toks); i++ {
+	for _, i := range d.ix.at[p.ids[0]] {
+		if i+n > len(d.toks) {
+			break
+		}
 		ok := true
-		for k := 0; k < n; k++ {
-			if d.toks[i+k].zone != d.toks[i].zone || !p.words[k].match(d.toks[i+k].w) {
+		for k := 1; k < n; k++ {
+			if d.toks[i+k].zone != d.toks[i].zone || !d.ix.has(i+k, p.ids[k]) {
 				ok = false
 				break
 			}
@@ -1066,8 +1114,8 @@ func (d *doc) matchAt(p pattern, i int) bool {
 	if i < 0 || i+len(p.words) > len(d.toks) {
 		return false
 	}
-	for k, w := range p.words {
-		if d.toks[i+k].clause != d.toks[i].clause || !w.match(d.toks[i+k].w) {
+	for k, id := range p.ids {
+		if d.toks[i+k].clause != d.toks[i].clause || !d.ix.has(i+k, id) {
 			return false
 		}
 	}
@@ -1085,9 +1133,9 @@ func (c *Classifier) modifier(d *doc, pos, n int, t Type) (float64, string) {
 	switch {
 	case d.negated(pos, n):
 		return negationFactor, "negated"
-	case !slices.Contains(pastExempt, t) && d.clauseHas(pos, c.pasts) && !d.clauseHas(pos, c.intents):
+	case !slices.Contains(pastExempt, t) && d.clauseHas(pos, clausePast) && !d.clauseHas(pos, clauseIntent):
 		return pastFactor, "past"
-	case d.clauseHas(pos, c.defers):
+	case d.clauseHas(pos, clauseDefer):
 		return deferFactor, "deferred"
 	}
 	return 1, ""
@@ -1117,24 +1165,9 @@ func (d *doc) negated(pos, n int) bool {
 }
 
 // clauseHas reports whether the clause of position pos contains one of
-// the phrases.
-func (d *doc) clauseHas(pos int, phrases []pattern) bool {
-	cl := d.toks[pos].clause
-	lo, hi := pos, pos
-	for lo > 0 && d.toks[lo-1].clause == cl {
-		lo--
-	}
-	for hi+1 < len(d.toks) && d.toks[hi+1].clause == cl {
-		hi++
-	}
-	for i := lo; i <= hi; i++ {
-		for _, p := range phrases {
-			if d.matchAt(p, i) {
-				return true
-			}
-		}
-	}
-	return false
+// the phrases of flag (clauseIntent, clauseDefer, clausePast).
+func (d *doc) clauseHas(pos int, flag uint8) bool {
+	return d.ix.clause[d.toks[pos].clause]&flag != 0
 }
 
 // typeWord is an occurrence of a type word (a term of weight >=
@@ -1151,16 +1184,22 @@ type typeWord struct {
 // praktijktoets, not for the OPR). It returns per type what matched.
 func (d *doc) intents(intents []pattern, words []typeWord) map[Type]string {
 	out := make(map[Type]string)
+	// The type words per clause, in the order of words (ties go to the
+	// first).
+	var byClause map[int][]int
 	for i := range d.toks {
-		for _, p := range intents {
-			if !d.matchAt(p, i) {
-				continue
-			}
-			best, bestDist := -1, intentWindow+1
-			for k, w := range words {
-				if d.toks[w.pos].clause != d.toks[i].clause {
-					continue
+		if j := d.ix.intentAt[i]; j >= 0 {
+			if byClause == nil {
+				byClause = make(map[int][]int)
+				for k, w := range words {
+					cl := d.toks[w.pos].clause
+					byClause[cl] = append(byClause[cl], k)
 				}
+			}
+			p := intents[j]
+			best, bestDist := -1, intentWindow+1
+			for _, k := range byClause[d.toks[i].clause] {
+				w := words[k]
 				var dist int
 				switch {
 				case w.pos >= i+len(p.words):
@@ -1180,7 +1219,6 @@ func (d *doc) intents(intents []pattern, words []typeWord) map[Type]string {
 					out[w.t] = p.text + " … " + w.text
 				}
 			}
-			break
 		}
 	}
 	return out
@@ -1190,24 +1228,15 @@ func typeIndex(t Type) int { return slices.Index(Types, t) }
 
 // near reports whether a word of a and a word of b occur within window
 // words of each other in one zone.
-func (d *doc) near(a, b []wordPat, window int) bool {
-	for i, t := range d.toks {
-		if !matchAny(a, t.w) {
-			continue
-		}
-		for j := max(0, i-window); j <= min(len(d.toks)-1, i+window); j++ {
-			if j != i && d.toks[j].zone == t.zone && matchAny(b, d.toks[j].w) {
-				return true
+func (d *doc) near(a, b []int, window int) bool {
+	for _, id := range a {
+		for _, i := range d.ix.at[id] {
+			t := d.toks[i]
+			for j := max(0, i-window); j <= min(len(d.toks)-1, i+window); j++ {
+				if j != i && d.toks[j].zone == t.zone && d.ix.hasAny(j, b) {
+					return true
+				}
 			}
-		}
-	}
-	return false
-}
-
-func matchAny(ps []wordPat, w string) bool {
-	for _, p := range ps {
-		if p.match(w) {
-			return true
 		}
 	}
 	return false

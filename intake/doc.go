@@ -4,6 +4,8 @@
 //
 //   - imap.go polls a mailbox over IMAP (go-imap v2), IDLE where offered, and
 //     hands each fetched message, with its UID, to a Handler (the workflow);
+//     oauth.go signs it in with OAuth2 (SASL XOAUTH2) where passwords are
+//     refused (Microsoft 365, Gmail), with tokens from NewTokenSource;
 //   - parse.go decodes the raw RFC 5322 bytes into a Message (go-message),
 //     never failing: whatever cannot be decoded is recorded in Message.Problems;
 //   - classify.go decides the Kind (new, follow-up, auto-reply, bounce) and, for

@@ -149,7 +149,7 @@ func orgFallback(lines []string) string {
 			continue
 		}
 		seen++
-		if len(strings.Fields(l)) > 10 {
+		if moreFieldsThan(l, 10) {
 			continue
 		}
 		for _, seg := range lineSegments(l) {
@@ -199,7 +199,7 @@ func afterFunction(seg string) []string {
 // lineSegments splits a signature line at " | ", " • ", " - " and tabs,
 // trims the parts and the markup an HTML conversion may leave ("*Name*").
 func lineSegments(l string) []string {
-	l = strings.NewReplacer("\t", " | ", " • ", " | ", " · ", " | ", " ¦ ", " | ", " - ", " | ", " – ", " | ").Replace(l)
+	l = segmentSeparators.Replace(l)
 	var out []string
 	for _, p := range strings.Split(l, "|") {
 		p = strings.TrimSpace(strings.Trim(strings.TrimSpace(p), "*_"))
@@ -221,7 +221,7 @@ func orgLineOK(s string) bool {
 		strings.Contains(f, "po-raad") || strings.Contains(f, "po raad") || strings.Contains(f, "projectleiding passend onderwijs") {
 		return false
 	}
-	if strings.ContainsAny(s, ":?!;") || streetRe.MatchString(f) {
+	if strings.ContainsAny(s, ":?!;") || (hasASCIIDigit(f) && streetRe.MatchString(f)) { // streetRe needs a digit
 		return false
 	}
 	digits := 0
@@ -297,6 +297,9 @@ var dateLikeRe = regexp.MustCompile(`^\d{1,2}[-./ ]\d{1,2}[-./ ](?:19|20)\d\d`)
 // phoneInLines returns the first valid phone number in lines.
 func phoneInLines(lines []string) string {
 	for _, l := range lines {
+		if !hasASCIIDigit(l) {
+			continue // phoneRe needs a digit
+		}
 		for _, loc := range phoneRe.FindAllStringIndex(l, -1) {
 			if isFaxLabel(l[:loc[0]]) {
 				continue

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // Defaults for the zero values of MailboxConfig.
@@ -59,6 +61,16 @@ type MailboxConfig struct {
 
 	Username, Password string
 
+	// TokenSource, when set, signs in with AUTHENTICATE XOAUTH2 and a token
+	// from it instead of LOGIN with Password (see NewTokenSource). A token
+	// is asked for at every login; the source renews it before it expires.
+	TokenSource oauth2.TokenSource
+	// OnTokenError and OnTokenOK, when set, hear of every failure to get a
+	// token and of the first token after failures (and the very first),
+	// with the mailbox's Name: the alerting hooks. They must not block.
+	OnTokenError func(mailbox string, err error)
+	OnTokenOK    func(mailbox string)
+
 	Folder          string // default "INBOX"
 	ProcessedFolder string // handled mail is moved here; "" leaves it where it is
 
@@ -71,6 +83,10 @@ type MailboxConfig struct {
 	PollInterval time.Duration
 	// BatchSize is how many UIDs one FETCH of sizes asks for. 0 means 50.
 	BatchSize int
+	// InitialSync says what happens on the first start (no stored cursor)
+	// to the mail already in the folder: InitialSyncImport (also ""),
+	// InitialSyncImportSilent or InitialSyncNewOnly (backlog.go).
+	InitialSync string
 
 	// TLSConfig is used for "tls" and "starttls" (tests: a custom CA).
 	// nil means the system roots; an empty ServerName becomes Host.
@@ -155,6 +171,11 @@ func isLoopback(host string) bool {
 type Cursor struct {
 	UIDValidity uint32
 	LastUID     uint32
+	// BacklogUntil is the highest UID in the folder when Loket first
+	// looked at it, for InitialSync "import-silent": messages up to it are
+	// the backlog (Fetched.Backlog). Kept with the cursor so that an import
+	// cut short resumes with the same boundary (backlog.go).
+	BacklogUntil uint32 `json:",omitempty"`
 }
 
 // Fetched is one message as fetched from a mailbox.
@@ -165,6 +186,9 @@ type Fetched struct {
 	Raw         []byte // the whole message, or only its header when HeaderOnly
 	Size        int64  // RFC822.SIZE: the whole message's size on the server
 	HeaderOnly  bool   // the message exceeded MaxMessageSize
+	// Backlog says the message was in the folder before Loket first looked
+	// at it and InitialSync is "import-silent": store it, send nothing.
+	Backlog bool
 }
 
 // Handler receives what a Poller fetches. The workflow implements it.
@@ -214,6 +238,9 @@ type Poller struct {
 // log (nil: slog.Default). Run starts it.
 func NewPoller(cfg MailboxConfig, h Handler, log *slog.Logger) *Poller {
 	cfg = cfg.withDefaults()
+	if cfg.TokenSource != nil {
+		cfg.TokenSource = WatchTokens(cfg.Name, cfg.TokenSource, cfg.OnTokenError, cfg.OnTokenOK)
+	}
 	if log == nil {
 		log = slog.Default()
 	}

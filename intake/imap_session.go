@@ -19,10 +19,16 @@ type session struct {
 	c           *imapclient.Client
 	dc          *deadlineConn
 	uidValidity uint32
-	idle        bool // the server offers IDLE
-	move        bool // the server offers MOVE
-	folderReady bool // ProcessedFolder is known to exist
-	swept       bool // handled mail left behind has been moved
+	uidNext     uint32 // UIDNEXT at SELECT; 0 when the server did not say
+	idle        bool   // the server offers IDLE
+	move        bool   // the server offers MOVE
+	folderReady bool   // ProcessedFolder is known to exist
+	swept       bool   // handled mail left behind has been moved
+
+	pending      []*Fetched // fetched, not yet handed to a BatchHandler
+	pendingBytes int
+	ahead        map[imap.UID]*Fetched // fetched together with an earlier UID
+	aheadCovered map[imap.UID]bool     // UIDs the last fetch ahead asked for
 }
 
 // session connects, logs in, selects the folder and then alternates passes
@@ -52,9 +58,7 @@ func (p *Poller) session(ctx context.Context) (passes int, err error) {
 	}()
 
 	s := &session{p: p, c: c, dc: dc}
-	if err := s.do("LOGIN", p.cfg.CommandTimeout, func() error {
-		return c.Login(p.cfg.Username, p.cfg.Password).Wait()
-	}); err != nil {
+	if err := s.login(ctx); err != nil {
 		return 0, err
 	}
 	var sel *imap.SelectData
@@ -66,6 +70,7 @@ func (p *Poller) session(ctx context.Context) (passes int, err error) {
 		return 0, err
 	}
 	s.uidValidity = sel.UIDValidity
+	s.uidNext = uint32(sel.UIDNext)
 	if err := s.do("CAPABILITY", p.cfg.CommandTimeout, func() error {
 		caps := c.Caps()
 		if caps == nil {
@@ -114,6 +119,9 @@ func (s *session) pass(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read cursor: %w", err)
 	}
+	if cur, err = s.firstStart(ctx, cur); err != nil { // backlog.go
+		return err
+	}
 	last := cur.LastUID
 	if cur.UIDValidity != 0 && cur.UIDValidity != s.uidValidity {
 		// The server renumbered the folder: the stored UIDs mean nothing
@@ -144,33 +152,46 @@ func (s *session) pass(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, uid := range batch {
+		for i, uid := range batch {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			size, ok := sizes[uid]
-			if !ok {
+			if _, ok := sizes[uid]; !ok {
 				continue // expunged since the search
 			}
-			f, err := s.fetch(uid, size)
+			f, err := s.fetchAhead(batch[i:], sizes) // batch.go
 			if err != nil {
 				return err
 			}
 			if f == nil {
 				continue // expunged since the sizes
 			}
-			if err := p.h.Handle(ctx, *f); err != nil {
-				return &HandleError{UID: uint32(uid), Err: err}
+			f.Backlog = cur.UIDValidity == s.uidValidity && f.UID <= cur.BacklogUntil
+			if err := s.handOver(ctx, f); err != nil { // batch.go
+				return err
 			}
-			p.update(func(st *PollerStatus) {
-				st.Cursor = Cursor{UIDValidity: s.uidValidity, LastUID: uint32(uid)}
-				st.Handled++
-			})
-			if p.cfg.ProcessedFolder != "" {
-				if err := s.moveHandled(imap.UIDSetNum(uid)); err != nil {
-					return err
-				}
-			}
+		}
+		if err := s.flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleOne hands one message to the Handler, then moves it when
+// ProcessedFolder is set.
+func (s *session) handleOne(ctx context.Context, f *Fetched) error {
+	p := s.p
+	if err := p.h.Handle(ctx, *f); err != nil {
+		return &HandleError{UID: f.UID, Err: err}
+	}
+	p.update(func(st *PollerStatus) {
+		st.Cursor = Cursor{UIDValidity: s.uidValidity, LastUID: f.UID}
+		st.Handled++
+	})
+	if p.cfg.ProcessedFolder != "" {
+		if err := s.moveHandled(imap.UIDSetNum(imap.UID(f.UID))); err != nil {
+			return err
 		}
 	}
 	return nil

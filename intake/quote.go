@@ -104,7 +104,7 @@ func isSignOff(line string) bool {
 	}
 	f := foldText(t)
 	f = strings.TrimRight(f, " ,.!:;-")
-	f = strings.Join(strings.Fields(strings.NewReplacer(",", " ", ".", " ", "!", " ").Replace(f)), " ")
+	f = strings.Join(strings.Fields(signOffPunct.Replace(f)), " ")
 	if len(strings.Fields(f)) > maxSignOffWords {
 		return false
 	}
@@ -139,7 +139,7 @@ var disclaimerPhrases = []string{
 }
 
 func isDisclaimer(line string) bool {
-	f := foldText(strings.TrimSpace(line))
+	f := foldPrefix(strings.TrimSpace(line), disclaimerMaxLen)
 	if f == "" {
 		return false
 	}
@@ -192,7 +192,8 @@ var (
 // "Van:/From:" line followed within the next lines by at least two other
 // header fields.
 func isHeaderBlockAt(lines []string, i int) bool {
-	if i < 0 || i >= len(lines) || !headerFromRe.MatchString(strings.TrimSpace(lines[i])) {
+	// headerFromRe needs a colon: most lines are ruled out without it.
+	if i < 0 || i >= len(lines) || strings.IndexByte(lines[i], ':') < 0 || !headerFromRe.MatchString(strings.TrimSpace(lines[i])) {
 		return false
 	}
 	n := 0
@@ -235,7 +236,8 @@ var (
 // line i spans, or 0 when no attribution starts there.
 func attributionAt(lines []string, i int) int {
 	t := strings.TrimSpace(lines[i])
-	if !attribStartRe.MatchString(t) {
+	// attribStartRe needs op, on, am or le first: a cheap look first.
+	if t == "" || strings.IndexByte("oOaAlL", t[0]) < 0 || !attribStartRe.MatchString(t) {
 		return 0
 	}
 	joined := t

@@ -54,6 +54,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /api/v1/users", a.auth(a.listUsers)) // desk_users.go
 	mux.Handle("POST /api/v1/users", a.auth(a.putUser))  // desk_users.go
 	mux.Handle("GET /api/v1/backup", a.auth(a.backup))
+	a.privacyRoutes(mux) // privacy.go: export and forget (AVG)
 	return securityHeaders(mux)
 }
 

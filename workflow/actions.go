@@ -326,8 +326,15 @@ func (o *op) mailRequester(purpose, tmpl string, d templates.Data, m mailOpts) (
 		}
 		return nil, inputErr("no mail to %q: %s", to, why)
 	}
+	if m.automatic && o.holdAutoMail(purpose, to) { // guard_auto.go
+		return nil, nil
+	}
 	m.to = []string{to}
-	return o.queue(purpose, tmpl, d, m)
+	e, err := o.queue(purpose, tmpl, d, m)
+	if err == nil && m.automatic {
+		err = noteAutoSentTx(o.tx, to, o.now)
+	}
+	return e, err
 }
 
 // queue renders tmpl with d and puts the mail in the outbox.

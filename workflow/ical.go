@@ -147,7 +147,16 @@ type CalendarReply struct {
 }
 
 // parseCalendarReply reads an iCalendar object with METHOD:REPLY.
-func parseCalendarReply(data []byte) (CalendarReply, error) {
+func parseCalendarReply(data []byte) (_ CalendarReply, err error) {
+	// go-ical panics on some malformed content lines (a parameter without
+	// a value, "0;0=", found by FuzzParseICalReply). A hostile calendar part
+	// must not take Ingest down, and with it the process and its mailbox
+	// at every restart: it is an unreadable answer like any other.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decode iCalendar: malformed input (%v)", p)
+		}
+	}()
 	cal, err := ical.NewDecoder(bytes.NewReader(data)).Decode()
 	if err != nil {
 		return CalendarReply{}, fmt.Errorf("decode iCalendar: %w", err)

@@ -72,6 +72,15 @@ func (o *op) leaderMail(l Leader, in Inbound) error {
 		o.t.audit(o.now, o.actor, "relay", "lege mail van de projectleider: niet doorgestuurd", "")
 		return nil
 	}
+	// A From header is easily forged: only a leader's mail that names this
+	// ticket in its subject is relayed. Anything else (a reply to our mail
+	// with the reference taken out, a reference to another ticket) is kept
+	// and shown, never sent on to the requester.
+	if ref, ok := intake.ParseTicketRef(in.Msg.Subject, o.p.Prefix); !ok || !strings.EqualFold(ref, o.t.Ref) {
+		o.t.audit(o.now, "loket", "no-relay", "mail van "+l.Address+" zonder kenmerk "+o.t.Ref+" in het onderwerp: niet doorgestuurd naar de aanvrager", in.Msg.Subject)
+		o.t.Flags = appendOnce(o.t.Flags, "mail van projectleider zonder kenmerk: niet doorgestuurd")
+		return nil
+	}
 	if err := o.reply(text, "", l.Name); err != nil {
 		return fmt.Errorf("relay answer of %s: %w", l.Address, err)
 	}

@@ -22,6 +22,10 @@ type Inbound struct {
 	Msg         *intake.Message
 	Class       intake.Classification
 	HeaderOnly  bool
+	// Backlog: the message was in the mailbox before Loket first looked
+	// (intake.Fetched.Backlog). It is stored and filed, and nothing is
+	// mailed for it (backlog.go).
+	Backlog bool
 }
 
 // IngestResult says what Ingest did.
@@ -111,6 +115,9 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 		next := intake.Cursor{UIDValidity: in.UIDValidity, LastUID: in.UID}
 		if cur.UIDValidity == in.UIDValidity && cur.LastUID > in.UID {
 			next.LastUID = cur.LastUID
+		}
+		if cur.UIDValidity == in.UIDValidity {
+			next.BacklogUntil = cur.BacklogUntil // backlog.go
 		}
 		return putJSON(tx.Bucket(bucketCursors), []byte(in.Mailbox), next)
 	}
@@ -216,7 +223,13 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 		t.Flags = appendOnce(t.Flags, "onleesbaar bericht: alleen de ruwe tekst is opgeslagen")
 	}
 
-	if res.NewTicket {
+	if in.Backlog {
+		// Old mail: filed, nothing sent, nobody notified (backlog.go).
+		if res.NewTicket {
+			res.NoConfirmation = AuditImported
+		}
+		t.audit(now, "loket", "imported", AuditImported, in.Msg.Subject)
+	} else if res.NewTicket {
 		if why := confirmTx(tx, t, in, p, now, res); why != "" {
 			res.NoConfirmation = why
 			t.audit(now, "loket", "no-confirmation", "geen automatische bevestiging: "+why, "")
@@ -269,6 +282,9 @@ func confirmTx(tx *bolt.Tx, t *Ticket, in Inbound, p *Policy, now time.Time, res
 	}
 	if in.Class.Kind != intake.KindNew && in.Class.Kind != intake.KindFollowUp {
 		return "geen nieuwe aanvraag"
+	}
+	if p.isOwn(in.Msg.From.Address) { // forged or looped: never answered, not even at its Reply-To
+		return "afzender " + in.Msg.From.Address + " is een eigen adres van Loket"
 	}
 	to := in.Msg.From
 	if len(in.Msg.ReplyTo) == 1 && in.Msg.ReplyTo[0].Address != "" {
@@ -439,6 +455,7 @@ func nextCounterTx(tx *bolt.Tx, key string) (uint64, error) {
 }
 
 func recentAutoSentTx(tx *bolt.Tx, addr string, now time.Time) ([]time.Time, error) {
+	addr = strings.ToLower(strings.TrimSpace(addr)) // one key however the address is written
 	var times []time.Time
 	if err := getJSON(tx.Bucket(bucketAutoSent), []byte(addr), &times); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
@@ -453,6 +470,7 @@ func recentAutoSentTx(tx *bolt.Tx, addr string, now time.Time) ([]time.Time, err
 }
 
 func noteAutoSentTx(tx *bolt.Tx, addr string, now time.Time) error {
+	addr = strings.ToLower(strings.TrimSpace(addr))
 	recent, err := recentAutoSentTx(tx, addr, now)
 	if err != nil {
 		return err

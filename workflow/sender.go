@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail"
+	"golang.org/x/oauth2"
 )
 
 // SMTPConfig says how the Sender reaches the SMTP server.
@@ -25,6 +26,15 @@ type SMTPConfig struct {
 	MaxAttempts int         // an entry fails permanently after this many; 0 = 20
 	// RetryBase is the first retry delay, doubled per attempt up to RetryMax.
 	RetryBase, RetryMax time.Duration
+
+	// TokenSource, when set, signs in with AUTH XOAUTH2 as Username and a
+	// token from it instead of Password; a token is asked for per
+	// connection (see intake.NewTokenSource).
+	TokenSource oauth2.TokenSource
+	// OnTokenError and OnTokenOK are the alerting hooks of
+	// intake.WatchTokens, called with the name "smtp".
+	OnTokenError func(name string, err error)
+	OnTokenOK    func(name string)
 }
 
 // Sender delivers the outbox.
@@ -62,6 +72,9 @@ func NewSender(st *Store, cfg SMTPConfig, log *slog.Logger) *Sender {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.TokenSource != nil {
+		cfg.TokenSource = watchSMTPTokens(cfg)
 	}
 	return &Sender{store: st, cfg: cfg, log: log, kick: make(chan struct{}, 1), now: time.Now}
 }
@@ -193,6 +206,9 @@ func (s *Sender) backoff(n int) time.Duration {
 }
 
 func (s *Sender) client() (*mail.Client, error) {
+	if err := s.cfg.checkPlaintext(); err != nil { // sender_tls.go
+		return nil, err
+	}
 	opts := []mail.Option{mail.WithPort(s.cfg.Port), mail.WithTimeout(s.cfg.Timeout)}
 	tc := s.cfg.TLSConfig
 	if tc == nil {
@@ -206,7 +222,13 @@ func (s *Sender) client() (*mail.Client, error) {
 	default:
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory), mail.WithTLSConfig(tc))
 	}
-	if s.cfg.Username != "" {
+	if s.cfg.TokenSource != nil {
+		auth, err := s.oauth2Options()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, auth...)
+	} else if s.cfg.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
 			mail.WithUsername(s.cfg.Username), mail.WithPassword(s.cfg.Password))
 	} else {

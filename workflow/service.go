@@ -17,6 +17,9 @@ type Service struct {
 	// Committed is called after a message was committed that queued mail
 	// (the sender's Kick).
 	Committed func()
+	// Observed, when set, is called after every message was committed
+	// (metrics: internal/app/metrics.go).
+	Observed func(mailbox string, class intake.Classification, res IngestResult)
 }
 
 var _ intake.Handler = (*Service)(nil)
@@ -40,11 +43,14 @@ func (s *Service) Handle(ctx context.Context, f intake.Fetched) error {
 	}
 	class := s.Classify(msg, f.Mailbox)
 	res, err := s.Store.Ingest(Inbound{Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
-		Raw: f.Raw, Msg: msg, Class: class, HeaderOnly: f.HeaderOnly}, s.Policy)
+		Raw: f.Raw, Msg: msg, Class: class, HeaderOnly: f.HeaderOnly, Backlog: f.Backlog}, s.Policy)
 	if err != nil {
 		return err
 	}
 	s.logResult(f, msg, class, res)
+	if s.Observed != nil {
+		s.Observed(f.Mailbox, class, res)
+	}
 	if (res.OutboxID != 0 || res.Queued > 0) && s.Committed != nil {
 		s.Committed()
 	}

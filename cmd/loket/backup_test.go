@@ -45,6 +45,7 @@ port = %d
 tls = "none"
 username = "ondersteuning"
 password_file = "imap.pass"
+initial_sync = "import"
 `, store, listen, smtpPort, imapPort)
 	path := filepath.Join(dir, "loket.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

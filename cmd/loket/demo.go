@@ -91,7 +91,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	for _, m := range demoMailboxes {
 		mb := app.Mailbox{MailboxConfig: intake.MailboxConfig{Name: m.name, Address: m.address, Host: "127.0.0.1",
-			Port: imapSrv.Port(), TLS: "none", Username: m.name, Password: "demo", PollInterval: 10 * time.Second},
+			Port: imapSrv.Port(), TLS: "none", Username: m.name, Password: "demo", PollInterval: 10 * time.Second,
+			// The seeded sample mail is there before the start and must be
+			// confirmed, as new mail is.
+			InitialSync: intake.InitialSyncImport},
 			DisplayName: m.display}
 		if m.name == "praktijktoets" {
 			mb.Prior = intake.TypePraktijktoets

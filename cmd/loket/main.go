@@ -97,6 +97,12 @@ Usage:
   loket demo [--listen ADDR]           run with in-process IMAP and SMTP servers and sample mail
   loket backup --config FILE OUT.db     consistent copy of the store, also while serve runs
   loket restore --config FILE IN.db     check a backup and put it in place (serve stopped)
+  loket import --config FILE --mailbox NAME
+                                       a mailbox's first start (initial_sync) offline, with progress
+  loket export --config FILE --address A
+                                       everything held about an address, as JSON (AVG)
+  loket forget --config FILE --address A [--force]
+                                       erase an address; open tickets only with --force
   loket version                        print the version
 `
 
@@ -125,8 +131,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTemplates(ctx, rest, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, stdout, stderr) // import.go
 	case "restore":
 		return cmdRestore(rest, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr) // privacy.go
+	case "forget":
+		return cmdForget(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "loket", fullVersion())
 		return nil

@@ -32,6 +32,7 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 			Host: c.SMTP.Host, Port: c.SMTP.Port, TLS: string(c.SMTP.TLS),
 			Username: c.SMTP.Username, Password: c.SMTP.Password.Reveal(),
 			Timeout: c.SMTP.Timeout.Duration, MaxAttempts: c.SMTP.MaxAttempts, RetryBase: c.SMTP.RetryBase.Duration,
+			TLSConfig: tlsConfig(c.SMTP.Host, c.SMTP.TLSInsecureSkipVerify),
 		},
 		Confirm:            c.Confirmations.Enabled,
 		PerRecipientPerDay: c.Confirmations.PerSenderPerDay,
@@ -41,6 +42,9 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 		BackupDir:          c.Backup.Dir,
 		BackupInterval:     c.Backup.Interval.Duration,
 		BackupKeep:         c.Backup.Keep,
+		Alerts: app.AlertOptions{Address: c.Alerts.Address, NoPollAfter: c.Alerts.NoPollAfter.Duration,
+			MinInterval: c.Alerts.MinInterval.Duration},
+		RetentionMonths: c.Retention.MonthsAfterClose,
 	}
 	if c.Confirmations.PerSenderPerDay == 0 || c.Confirmations.PerSenderPerHour == 0 {
 		// 0 in the file means "send none": the policy's 0 means "no limit".
@@ -61,11 +65,15 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 				Name: m.Name, Address: strings.ToLower(m.Address), Host: m.Host, Port: m.Port, TLS: string(m.TLS),
 				Username: m.Username, Password: m.Password.Reveal(), Folder: m.Folder, ProcessedFolder: m.ProcessedFolder,
 				MaxMessageSize: c.Intake.MaxMessageSize.Bytes(), PollInterval: c.Intake.PollInterval.Duration,
-				BatchSize: c.Intake.BatchSize,
+				BatchSize: c.Intake.BatchSize, InitialSync: m.InitialSync,
+				TLSConfig: tlsConfig(m.Host, m.TLSInsecureSkipVerify),
 			},
 			DisplayName: m.DisplayName,
 			Prior:       intake.Type(m.TypePrior),
 		})
+	}
+	if err := addTokenSources(c, &o); err != nil {
+		return app.Options{}, err
 	}
 	return o, nil
 }

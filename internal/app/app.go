@@ -49,7 +49,11 @@ type Options struct {
 	// TimerInterval is how often timers are checked (default 1m).
 	Settings      *workflow.Settings
 	TimerInterval time.Duration
-	Log           *slog.Logger
+	// Alerts mails the operator about mailboxes that stop polling
+	// (alert.go); RetentionMonths purges closed tickets' mail (retention.go).
+	Alerts          AlertOptions
+	RetentionMonths int
+	Log             *slog.Logger
 	// Started, when set, is called once the HTTP server listens, with its
 	// address and the running service.
 	Started func(addr string, svc *Running)
@@ -61,6 +65,9 @@ type Running struct {
 	Sender  *workflow.Sender
 	Desk    *workflow.Desk
 	Pollers map[string]*intake.Poller
+	// Alerter takes problems of other parts (OAuth2 tokens): Problem and
+	// Resolved. It is nil-safe and does nothing without [alerts] address.
+	Alerter *Alerter
 }
 
 // Run runs Loket until ctx is done, then shuts down in order: stop taking
@@ -70,6 +77,7 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	warnInsecureTLS(o, log) // tlswarn.go
 	tmpl, err := templates.Load(o.TemplatesDir)
 	if err != nil {
 		return fmt.Errorf("load templates: %w", err)
@@ -98,9 +106,14 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
-	sender := workflow.NewSender(st, o.SMTP, log.With("component", "sender"))
+	alerter := newAlerter(st, o, log.With("component", "alerts")) // alert.go; Kick set below
+	smtpCfg := o.SMTP
+	alerter.hookTokens(&smtpCfg.OnTokenError, &smtpCfg.OnTokenOK)
+	sender := workflow.NewSender(st, smtpCfg, log.With("component", "sender"))
+	alerter.Kick = sender.Kick
+	mx := newMetrics() // metrics.go
 	svc := &workflow.Service{
-		Store: st, Classifier: classifier, Log: log.With("component", "intake"), Committed: sender.Kick,
+		Store: st, Classifier: classifier, Log: log.With("component", "intake"), Committed: sender.Kick, Observed: mx.observe,
 		Policy: &workflow.Policy{Prefix: o.Prefix, Mailboxes: mailboxes, Templates: tmpl, Confirm: o.Confirm,
 			PerRecipientPerDay: o.PerRecipientPerDay, Guards: o.Guards, OwnAddresses: own, Settings: o.Settings},
 	}
@@ -108,7 +121,9 @@ func Run(ctx context.Context, o Options) error {
 	run := &Running{Store: st, Sender: sender, Desk: desk, Pollers: map[string]*intake.Poller{}}
 	health := map[string]web.Health{}
 	for _, m := range o.Mailboxes {
-		p := intake.NewPoller(m.MailboxConfig, svc, log.With("component", "poller"))
+		mc := m.MailboxConfig
+		alerter.hookTokens(&mc.OnTokenError, &mc.OnTokenOK)
+		p := intake.NewPoller(mc, svc, log.With("component", "poller"))
 		run.Pollers[m.Name] = p
 		interval := m.PollInterval
 		if interval <= 0 {
@@ -142,7 +157,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	srv := &http.Server{Handler: web.Mount(api, deskUI), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	run.Alerter = alerter
+	ops := newOps(mx, st, run.Pollers, o)
+	srv := &http.Server{Handler: withOps(web.Mount(api, deskUI), mx.handler(log), ops), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -171,6 +188,18 @@ func Run(ctx context.Context, o Options) error {
 		go func() {
 			defer wg.Done()
 			scheduleBackups(ctx, st, o.BackupDir, o.BackupInterval, o.BackupKeep, log.With("component", "backup"))
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		run.Alerter.Watch(ctx, run.Pollers, time.Minute)
+	}()
+	if o.RetentionMonths > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scheduleRetention(ctx, st, o.RetentionMonths, log.With("component", "retention"))
 		}()
 	}
 	for name, p := range run.Pollers {

@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -34,6 +35,11 @@ type IMAPOptions struct {
 
 	// Log receives the server's error messages; nil discards them.
 	Log io.Writer
+
+	// XOAUTH2 maps a user name to the one bearer token AUTHENTICATE
+	// XOAUTH2 accepts for it. Set, the server offers AUTH=XOAUTH2 besides
+	// PLAIN (and LOGIN still works); see IMAPServer.XOAUTH2Logins.
+	XOAUTH2 map[string]string
 }
 
 // IMAPServer is go-imap's in-memory IMAP server listening on 127.0.0.1.
@@ -44,6 +50,8 @@ type IMAPServer struct {
 	pool  *x509.CertPool
 	users map[string]*imapmemserver.User
 	pass  map[string]string
+
+	xoauth2Accepted, xoauth2Refused atomic.Int64
 
 	serveErr  chan error
 	closeOnce sync.Once
@@ -88,6 +96,9 @@ func StartIMAPWith(opts IMAPOptions) (*IMAPServer, error) {
 	}
 	srvOpts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if opts.XOAUTH2 != nil {
+				return &xoauth2IMAPSession{s: s, tokens: opts.XOAUTH2}, nil, nil
+			}
 			return mem.NewSession(), nil, nil
 		},
 		Caps:         caps,

@@ -22,7 +22,8 @@ type Captured struct {
 	To       []string  // RCPT TO, in order
 	Data     []byte    // the message as sent after DATA
 	At       time.Time // when DATA completed
-	Username string    // AUTH PLAIN user name, "" without AUTH
+	Username string    // the AUTH user name (PLAIN or XOAUTH2), "" without AUTH
+	Mech     string    // the AUTH mechanism, "PLAIN" or "XOAUTH2"; "" without AUTH
 }
 
 // SMTPServer is a go-smtp server on 127.0.0.1 that keeps every message it
@@ -35,6 +36,7 @@ type SMTPServer struct {
 	mu      sync.Mutex
 	msgs    []Captured
 	failing error
+	token   string        // the bearer token AUTH XOAUTH2 accepts; "" refuses all
 	delay   time.Duration // before the answer to DATA, after the capture
 	changed chan struct{} // closed and replaced whenever msgs grows
 
@@ -201,22 +203,32 @@ func (s *SMTPServer) Close() error {
 type smtpSession struct {
 	server   *SMTPServer
 	username string
+	mech     string
 	from     string
 	to       []string
 }
 
 var _ smtp.AuthSession = (*smtpSession)(nil)
 
-func (ss *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (ss *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain, XOAUTH2} }
 
 func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
-	if mech != sasl.Plain {
-		return nil, smtp.ErrAuthUnknownMechanism
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			ss.username, ss.mech = username, sasl.Plain
+			return nil
+		}), nil
+	case XOAUTH2:
+		return newXOAUTH2Server(func(user, token string) error {
+			if !ss.server.goodToken(token) {
+				return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication unsuccessful"}
+			}
+			ss.username, ss.mech = user, XOAUTH2
+			return nil
+		}), nil
 	}
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		ss.username = username
-		return nil
-	}), nil
+	return nil, smtp.ErrAuthUnknownMechanism
 }
 
 func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
@@ -247,6 +259,7 @@ func (ss *smtpSession) Data(r io.Reader) error {
 		Data:     data,
 		At:       time.Now(),
 		Username: ss.username,
+		Mech:     ss.mech,
 	})
 	ss.server.mu.Lock()
 	delay := ss.server.delay

@@ -1,0 +1,84 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/poraad/loket/intake"
+)
+
+// TestHandleBatchAsOneByOne feeds the same mail once through Handle, one
+// message at a time, and once through HandleBatch in batches of 7, and
+// finds the same tickets, messages, mail queued and cursor. Among the mail
+// is a follow-up to a request of the same batch, which must join that
+// request's ticket as it does one by one.
+func TestHandleBatchAsOneByOne(t *testing.T) {
+	files, _ := filepath.Glob("../intake/testdata/classify/heldout/*.eml")
+	var raws [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, b)
+	}
+	req := "From: Marloes <m.duinkerk@swv.example>\r\nTo: ondersteuningpassendonderwijs@poraad.nl\r\nSubject: Clinic aanvragen\r\n" +
+		"Message-ID: <req-1@swv.example>\r\n\r\nWij willen graag een clinic aanvragen voor ons team.\r\n"
+	reply := "From: Marloes <m.duinkerk@swv.example>\r\nTo: ondersteuningpassendonderwijs@poraad.nl\r\nSubject: Re: Clinic aanvragen\r\n" +
+		"Message-ID: <req-2@swv.example>\r\nIn-Reply-To: <req-1@swv.example>\r\nReferences: <req-1@swv.example>\r\n\r\nNog een aanvulling: het gaat om 20 mensen.\r\n"
+	raws = slices.Insert(raws, min(3, len(raws)), []byte(req), []byte(reply))
+
+	fetched := func() []intake.Fetched {
+		var fs []intake.Fetched
+		for i, r := range raws {
+			fs = append(fs, intake.Fetched{Mailbox: "ondersteuning", UIDValidity: 7, UID: uint32(i + 1), Raw: r, Size: int64(len(r))})
+		}
+		return fs
+	}
+	summary := func(f *fixture) string {
+		t.Helper()
+		var b strings.Builder
+		for _, r := range raws {
+			id := boundedInbound(Inbound{Msg: intake.Parse(r)}).Msg.MessageID
+			ref, _ := f.store.TicketForMessageID(id)
+			fmt.Fprintf(&b, "%s→%s\n", id, ref)
+		}
+		st, err := f.store.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := f.store.Cursor("ondersteuning")
+		fmt.Fprintf(&b, "tickets %d messages %d pending %d cursor %+v\n", st.Tickets, st.Messages, st.OutboxPending, c)
+		return b.String()
+	}
+
+	one := newFixture(t)
+	svc1 := one.service()
+	for _, f := range fetched() {
+		if err := svc1.Handle(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batched := newFixture(t)
+	svc2 := batched.service()
+	for b := range slices.Chunk(fetched(), 7) {
+		if err := svc2.HandleBatch(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, got := summary(one), summary(batched)
+	if got != want {
+		t.Errorf("batched:\n%s\none by one:\n%s", got, want)
+	}
+	r1, _ := batched.store.TicketForMessageID("req-1@swv.example")
+	r2, _ := batched.store.TicketForMessageID("req-2@swv.example")
+	if r1 == "" || r1 != r2 {
+		t.Errorf("the follow-up in the same batch is on %q, its request on %q", r2, r1)
+	}
+	t.Logf("%d messages", len(raws))
+}

@@ -56,11 +56,7 @@ func cmdClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ccfg := intake.ClassifierConfig{Prefix: "PO"}
 	priors := map[string]intake.Type{"praktijktoets": intake.TypePraktijktoets}
 	if *cfgPath != "" {
-		cfg, err := loadConfig(*cfgPath)
-		if err != nil {
-			return err
-		}
-		opts, err := optionsFromConfig(cfg)
+		_, opts, err := loadOptions(*cfgPath)
 		if err != nil {
 			return err
 		}

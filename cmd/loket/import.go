@@ -23,11 +23,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *mailbox == "" || fs.NArg() != 0 {
 		return usageError{"import: loket import --config F --mailbox NAME"}
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	o, err := optionsFromConfig(cfg)
+	cfg, o, err := loadOptions(*cfgPath)
 	if err != nil {
 		return err
 	}

@@ -30,11 +30,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("rules suggest: unexpected argument %q", fs.Arg(0))}
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	opts, err := optionsFromConfig(cfg)
+	_, opts, err := loadOptions(*cfgPath)
 	if err != nil {
 		return err
 	}

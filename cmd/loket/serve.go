@@ -13,6 +13,21 @@ import (
 	"github.com/poraad/loket/workflow"
 )
 
+// loadOptions loads and checks a config file and turns it into the options
+// of a running Loket: what serve, check-config, import, classify and rules
+// all start from.
+func loadOptions(path string) (*config.Config, app.Options, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, app.Options{}, err
+	}
+	o, err := optionsFromConfig(cfg)
+	if err != nil {
+		return nil, app.Options{}, err
+	}
+	return cfg, o, nil
+}
+
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		return nil, usageError{"--config FILE is required"}
@@ -92,16 +107,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, o, err := loadOptions(*cfgPath)
 	if err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.SlogLevel(), cfg.Log.Format)
 	log.Info("starting loket", "version", version, "config", cfg)
-	o, err := optionsFromConfig(cfg)
-	if err != nil {
-		return err
-	}
 	o.Log = log
 	return app.Run(ctx, o)
 }
@@ -112,11 +123,8 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, _, err := loadOptions(*cfgPath)
 	if err != nil {
-		return err
-	}
-	if _, err := optionsFromConfig(cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d mailboxes: ", *cfgPath, len(cfg.Mailboxes))

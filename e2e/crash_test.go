@@ -160,7 +160,7 @@ func TestCrashLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash loop takes minutes; it runs without -short (and always in CI)")
 	}
-	needDovecot(t)
+	mailtest.RequireDovecot(t)
 	started := time.Now()
 	seed := uint64(20260006)
 	if s := os.Getenv("LOKET_CRASH_SEED"); s != "" {

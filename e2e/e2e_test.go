@@ -73,12 +73,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	if !mailtest.DovecotAvailable() {
-		if os.Getenv("CI") != "" {
-			t.Fatal("dovecot is not installed, and CI must run the end-to-end test")
-		}
-		t.Skip("dovecot not installed (apt-get install dovecot-imapd)")
-	}
+	mailtest.RequireDovecot(t)
 	dir := t.TempDir()
 	dc, err := mailtest.StartDovecot(filepath.Join(dir, "dovecot"), map[string]string{"ondersteuning": "pw-o", "praktijktoets": "pw-p"})
 	if err != nil {

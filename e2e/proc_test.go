@@ -21,21 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/poraad/loket/internal/mailtest"
 	"github.com/poraad/loket/web"
 	"github.com/poraad/loket/workflow"
 )
-
-// needDovecot skips the test without Dovecot locally and fails it in CI.
-func needDovecot(t *testing.T) {
-	t.Helper()
-	if !mailtest.DovecotAvailable() {
-		if os.Getenv("CI") != "" {
-			t.Fatal("dovecot is not installed, and CI must run the end-to-end tests")
-		}
-		t.Skip("dovecot not installed (apt-get install dovecot-imapd)")
-	}
-}
 
 var (
 	buildOnce sync.Once

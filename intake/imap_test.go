@@ -824,9 +824,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestPollerAgainstDovecotRestart(t *testing.T) {
-	if !mailtest.DovecotAvailable() {
-		t.Skip("dovecot is not installed (CI installs dovecot-imapd)")
-	}
+	mailtest.RequireDovecot(t)
 	d, err := mailtest.StartDovecot(t.TempDir(), map[string]string{"desk": "geheim"})
 	if err != nil {
 		t.Fatal(err)

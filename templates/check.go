@@ -9,7 +9,7 @@ import (
 // ExampleData is the data `loket templates check` renders every template
 // with: every variable of Data set, as in a real mail.
 func ExampleData() Data {
-	at := func(d, h, m int) time.Time { return time.Date(2026, 3, d, h, m, 0, 0, amsterdam) }
+	at := func(d, h, m int) time.Time { return time.Date(2026, 3, d, h, m, 0, 0, Amsterdam) }
 	return Data{
 		Ref: "PO-2026-0042", Type: "clinic", TypeLabel: TypeLabels["clinic"],
 		RequesterName: "Marloes Duinkerk", Org: "Samenwerkingsverband Passend Primair Onderwijs Noordkop",

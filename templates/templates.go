@@ -175,7 +175,7 @@ func formatDate(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.In(amsterdam)
+	t = t.In(Amsterdam)
 	return fmt.Sprintf("%d %s %d", t.Day(), months[t.Month()-1], t.Year())
 }
 
@@ -186,7 +186,7 @@ func formatDay(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return weekdays[t.In(amsterdam).Weekday()] + " " + formatDate(t)
+	return weekdays[t.In(Amsterdam).Weekday()] + " " + formatDate(t)
 }
 
 // formatClock writes the time of day in Amsterdam: "09:30".
@@ -194,7 +194,7 @@ func formatClock(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(amsterdam).Format("15:04")
+	return t.In(Amsterdam).Format("15:04")
 }
 
 // greeting returns the salutation for a requester: "Beste Marloes Duinkerk,"
@@ -207,7 +207,10 @@ func greeting(name string) string {
 	return "Beste " + name + ","
 }
 
-var amsterdam = func() *time.Location {
+// Amsterdam is the desk's time zone, the one every date a person reads is
+// shown in. The zone database is embedded (time/tzdata), so loading it
+// cannot fail on a host without zoneinfo.
+var Amsterdam = func() *time.Location {
 	loc, err := time.LoadLocation("Europe/Amsterdam")
 	if err != nil {
 		return time.FixedZone("CET", 3600)

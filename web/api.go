@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,14 +182,14 @@ func (a *API) getRaw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, m := range t.Messages {
-		if r.PathValue("seq") == itoa(m.Seq) {
+		if r.PathValue("seq") == strconv.FormatUint(m.Seq, 10) {
 			raw, err := a.Store.Raw(m.Seq)
 			if err != nil {
 				a.fail(w, r, err)
 				return
 			}
 			w.Header().Set("Content-Type", "message/rfc822")
-			w.Header().Set("Content-Disposition", `attachment; filename="`+t.Ref+"-"+itoa(m.Seq)+`.eml"`)
+			w.Header().Set("Content-Disposition", `attachment; filename="`+t.Ref+"-"+strconv.FormatUint(m.Seq, 10)+`.eml"`)
 			_, _ = w.Write(raw)
 			return
 		}
@@ -316,18 +317,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return string(b[i:])
 }

@@ -7,17 +7,12 @@ import (
 	"time"
 
 	"github.com/poraad/loket/intake"
+	"github.com/poraad/loket/templates"
 	"github.com/poraad/loket/workflow"
 )
 
 // amsterdam is the desk's time zone.
-var amsterdam = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		return time.FixedZone("CET", 3600)
-	}
-	return loc
-}()
+var amsterdam = templates.Amsterdam
 
 // deskFuncs is the one FuncMap of the desk's templates.
 var deskFuncs = template.FuncMap{

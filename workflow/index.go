@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -379,7 +380,7 @@ func (s *Store) backfillIndex() error {
 		var refs [][]byte
 		if err := tx.Bucket(bucketTickets).ForEach(func(k, _ []byte) error {
 			if ib.Get(k) == nil {
-				refs = append(refs, cloneBytes(k))
+				refs = append(refs, bytes.Clone(k))
 			}
 			return nil
 		}); err != nil {

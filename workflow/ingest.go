@@ -478,10 +478,5 @@ func noteAutoSentTx(tx *bolt.Tx, addr string, now time.Time) error {
 	return putJSON(tx.Bucket(bucketAutoSent), []byte(addr), append(recent, now))
 }
 
-var amsterdam = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		return time.FixedZone("CET", 3600)
-	}
-	return loc
-}()
+// amsterdam is the desk's time zone (ticket years, reminders).
+var amsterdam = templates.Amsterdam

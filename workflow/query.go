@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -73,7 +74,7 @@ func (s *Store) Raw(seq uint64) ([]byte, error) {
 		if v == nil {
 			return ErrNotFound
 		}
-		raw = cloneBytes(v)
+		raw = bytes.Clone(v)
 		return nil
 	})
 	if err != nil {

@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -138,5 +137,3 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 	}
 	return nil
 }
-
-func cloneBytes(b []byte) []byte { return bytes.Clone(b) }

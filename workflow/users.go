@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -208,7 +209,7 @@ func (s *Store) CreateLoginSession(address string, ttl time.Duration, now time.T
 		if err := b.ForEach(func(k, v []byte) error {
 			var old LoginSession
 			if getJSON(b, k, &old) != nil || !now.Before(old.Expires) {
-				expired = append(expired, cloneBytes(k))
+				expired = append(expired, bytes.Clone(k))
 			}
 			return nil
 		}); err != nil {
@@ -270,7 +271,7 @@ func deleteLoginSessionsTx(tx *bolt.Tx, addr string) error {
 	if err := b.ForEach(func(k, v []byte) error {
 		var sess LoginSession
 		if getJSON(b, k, &sess) != nil || sess.Address == addr {
-			del = append(del, cloneBytes(k))
+			del = append(del, bytes.Clone(k))
 		}
 		return nil
 	}); err != nil {

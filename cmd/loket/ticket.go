@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/poraad/loket/templates"
 	"github.com/poraad/loket/web"
 	"github.com/poraad/loket/workflow"
 )
@@ -179,10 +180,7 @@ func parseWhen(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time zone Europe/Amsterdam: %w", err)
-	}
+	loc := templates.Amsterdam
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil

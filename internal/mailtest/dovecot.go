@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -37,6 +38,20 @@ func dovecotBinary() string {
 // DovecotAvailable reports whether the dovecot binary is installed, so tests
 // can skip when it is not (it always is in CI).
 func DovecotAvailable() bool { return dovecotBinary() != "" }
+
+// RequireDovecot skips t when Dovecot is not installed, except in CI (the
+// CI environment variable set), where a missing Dovecot fails the test:
+// CI installs it, so its absence is a broken CI, not a reason to skip.
+func RequireDovecot(t testing.TB) {
+	t.Helper()
+	if DovecotAvailable() {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("dovecot is not installed, and CI must run the tests that need it")
+	}
+	t.Skip("dovecot not installed (apt-get install dovecot-imapd)")
+}
 
 // Dovecot is a private instance of the real Dovecot IMAP server: its own
 // configuration, users and maildirs under one directory, listening on

@@ -266,9 +266,7 @@ func TestSMTPStartTLS(t *testing.T) {
 }
 
 func TestDovecot(t *testing.T) {
-	if !DovecotAvailable() {
-		t.Skip("dovecot not installed")
-	}
+	RequireDovecot(t)
 	d, err := StartDovecot(t.TempDir(), map[string]string{"desk": "geheim"})
 	if err != nil {
 		t.Fatal(err)

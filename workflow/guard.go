@@ -53,17 +53,19 @@ type Bounced struct {
 }
 
 // autoMailGuardTx returns why no automatic mail may go to addr at now, or
-// "" when it may. Every automatic mail checks it, besides the per-day cap.
+// "" when it may: the per-hour and per-day caps and the quiet time after a
+// bounce. Every automatic mail to a requester checks it: the confirmation
+// (confirmTx) and the desk's reminders and notices (holdAutoMail).
 func autoMailGuardTx(tx *bolt.Tx, addr string, p *Policy, now time.Time) string {
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	if len(addr) > maxAddrLen {
 		return fmt.Sprintf("adres van %d tekens is te lang", len(addr))
 	}
+	recent, err := recentAutoSentTx(tx, addr, now)
+	if err != nil {
+		return "teller automatische mail onleesbaar: " + err.Error()
+	}
 	if n := p.PerRecipientPerHour; n > 0 {
-		recent, err := recentAutoSentTx(tx, addr, now)
-		if err != nil {
-			return "teller automatische mail onleesbaar: " + err.Error()
-		}
 		c := 0
 		for _, at := range recent {
 			if now.Sub(at) < time.Hour {
@@ -84,6 +86,9 @@ func autoMailGuardTx(tx *bolt.Tx, addr string, p *Policy, now time.Time) string 
 			return fmt.Sprintf("mail aan %s kwam op %s onbestelbaar terug; geen automatische mail tot %s",
 				addr, b.At.In(amsterdam).Format("2-1-2006 15:04"), b.At.Add(q).In(amsterdam).Format("2-1-2006 15:04"))
 		}
+	}
+	if n := p.PerRecipientPerDay; n > 0 && len(recent) >= n {
+		return fmt.Sprintf("al %d automatische mails aan %s in 24 uur", len(recent), addr)
 	}
 	return ""
 }

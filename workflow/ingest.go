@@ -296,15 +296,6 @@ func confirmTx(tx *bolt.Tx, t *Ticket, in Inbound, p *Policy, now time.Time, res
 	if why := autoMailGuardTx(tx, to.Address, p, now); why != "" {
 		return why
 	}
-	if n := p.PerRecipientPerDay; n > 0 {
-		recent, err := recentAutoSentTx(tx, to.Address, now)
-		if err != nil {
-			return "teller automatische mail onleesbaar: " + err.Error()
-		}
-		if len(recent) >= n {
-			return fmt.Sprintf("al %d automatische mails aan %s in 24 uur", len(recent), to.Address)
-		}
-	}
 	mb := p.Mailboxes[in.Mailbox]
 	if mb.Address == "" || p.Templates == nil {
 		return "mailbox zonder afzenderadres of geen sjablonen"

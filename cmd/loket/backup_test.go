@@ -54,20 +54,29 @@ initial_sync = "import"
 	return path
 }
 
-// TestBackupWhileServingAndRestore runs `loket serve`, takes a backup
-// through the running server while mail comes in, stops it, restores the
-// backup into a new store and finds every ticket the backup reported.
-func TestBackupWhileServingAndRestore(t *testing.T) {
+// startLoopbackMail starts the in-memory IMAP server with the mailbox
+// "ondersteuning" (password "pw") and an SMTP capture server, both closed
+// when the test ends: what writeServeConfig points a Loket at.
+func startLoopbackMail(t *testing.T) (*mailtest.IMAPServer, *mailtest.SMTPServer) {
+	t.Helper()
 	imapSrv, err := mailtest.StartIMAP(map[string]string{"ondersteuning": "pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer imapSrv.Close()
+	t.Cleanup(func() { imapSrv.Close() })
 	smtpSrv, err := mailtest.StartSMTP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer smtpSrv.Close()
+	t.Cleanup(func() { smtpSrv.Close() })
+	return imapSrv, smtpSrv
+}
+
+// TestBackupWhileServingAndRestore runs `loket serve`, takes a backup
+// through the running server while mail comes in, stops it, restores the
+// backup into a new store and finds every ticket the backup reported.
+func TestBackupWhileServingAndRestore(t *testing.T) {
+	imapSrv, smtpSrv := startLoopbackMail(t)
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	cfgPath := writeServeConfig(t, dir, imapSrv.Port(), smtpSrv.Port(), listen, "loket.db")

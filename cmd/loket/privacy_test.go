@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/poraad/loket/intake"
-	"github.com/poraad/loket/internal/mailtest"
 	"github.com/poraad/loket/workflow"
 )
 
@@ -43,16 +42,7 @@ func TestExportForgetWithoutServer(t *testing.T) {
 // TestExportForgetWhileServing does the same through the running server's
 // API: the store is locked by serve, so the fallback could not work.
 func TestExportForgetWhileServing(t *testing.T) {
-	imapSrv, err := mailtest.StartIMAP(map[string]string{"ondersteuning": "pw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer imapSrv.Close()
-	smtpSrv, err := mailtest.StartSMTP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer smtpSrv.Close()
+	imapSrv, smtpSrv := startLoopbackMail(t)
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	cfg := writeServeConfig(t, dir, imapSrv.Port(), smtpSrv.Port(), listen, "loket.db")

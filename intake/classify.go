@@ -5,9 +5,9 @@ import (
 	"mime"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -86,7 +86,28 @@ type compiledTerm struct {
 type compiledNear struct {
 	rule       nearRule
 	a, b       []wordPat
-	aIDs, bIDs []int // in Classifier.words
+	aIDs, bIDs []int    // in Classifier.words
+	bMask      []idMask // bIDs as bits
+}
+
+// idMask is a word of a set of word pattern ids: the bits of mask in the
+// word-th uint64.
+type idMask struct {
+	word int
+	mask uint64
+}
+
+func idMasks(ids []int) []idMask {
+	var out []idMask
+	for _, id := range ids {
+		i := slices.IndexFunc(out, func(m idMask) bool { return m.word == id>>6 })
+		if i < 0 {
+			i = len(out)
+			out = append(out, idMask{word: id >> 6})
+		}
+		out[i].mask |= 1 << (id & 63)
+	}
+	return out
 }
 
 // NewClassifier checks cfg and compiles the rules.
@@ -187,7 +208,9 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 	for i := range c.near {
 		c.near[i].aIDs = c.words.internWords(c.near[i].a)
 		c.near[i].bIDs = c.words.internWords(c.near[i].b)
+		c.near[i].bMask = idMasks(c.near[i].bIDs)
 	}
+	c.words.index()
 	return c, nil
 }
 
@@ -212,9 +235,10 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 
 	subject := m.Subject
 	fsubj := foldText(subject)
+	h := headerOf(m)
 
 	// 1. Bounce.
-	if rs := c.bounceRules(m, fsubj); len(rs) > 0 {
+	if rs := c.bounceRules(m, h, fsubj); len(rs) > 0 {
 		cl.Kind = KindBounce
 		cl.Confidence = 1
 		cl.Reasons = append(cl.Reasons, rs...)
@@ -225,13 +249,13 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 	// 2. Auto-reply.
 	// Weak signals that did not add up are still worth showing, so the
 	// reasons are kept either way.
-	rs, auto := c.autoRules(m, fsubj)
+	rs, auto := c.autoRules(m, h, fsubj)
 	cl.Reasons = append(cl.Reasons, rs...)
 	if auto {
 		cl.Kind = KindAutoReply
 		cl.Confidence = kindConfidence(rs)
 		cl.ThreadMessageID, cl.TicketRef = c.threadOf(m, th, nil)
-		c.contact(m, &cl, "")
+		c.contact(m, &cl, "", nil, nil)
 		return cl
 	}
 
@@ -244,7 +268,7 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 		if sref, ok := ParseTicketRef(subject, c.prefix); ok && sref != ref {
 			cl.Reasons = append(cl.Reasons, Reason{Rule: "subject:ticket-ref-differs", Detail: sref})
 		}
-		c.contact(m, &cl, "")
+		c.contact(m, &cl, "", nil, nil)
 		return cl
 	}
 	if ref, ok := ParseTicketRef(subject, c.prefix); ok {
@@ -253,7 +277,7 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 		cl.TicketRef = ref
 		cl.ThreadMessageID, _ = c.threadOf(m, th, nil)
 		cl.Reasons = append(cl.Reasons, Reason{Rule: "subject:ticket-ref", Detail: ref, Weight: 1})
-		c.contact(m, &cl, "")
+		c.contact(m, &cl, "", nil, nil)
 		return cl
 	}
 
@@ -286,11 +310,11 @@ func kindConfidence(rs []Reason) float64 {
 }
 
 // bounceRules returns the bounce rules that fired.
-func (c *Classifier) bounceRules(m *Message, fsubj string) []Reason {
+func (c *Classifier) bounceRules(m *Message, h msgHeader, fsubj string) []Reason {
 	var rs []Reason
 	ct, rt := m.ContentType, m.ReportType
 	if ct == "" {
-		if v := headerValue(m, "Content-Type"); v != "" {
+		if v := h.value("Content-Type"); v != "" {
 			if mt, params, err := mime.ParseMediaType(v); err == nil {
 				ct, rt = mt, params["report-type"]
 			}
@@ -310,10 +334,10 @@ func (c *Classifier) bounceRules(m *Message, fsubj string) []Reason {
 			}
 		}
 	}
-	if v := headerValue(m, "X-Failed-Recipients"); v != "" {
+	if v := h.value("X-Failed-Recipients"); v != "" {
 		rs = append(rs, Reason{Rule: "header:x-failed-recipients", Detail: v, Weight: 1})
 	}
-	if hasHeader(m, "X-MS-Exchange-Message-Is-Ndr") {
+	if h.has("X-Ms-Exchange-Message-Is-Ndr") {
 		rs = append(rs, Reason{Rule: "header:x-ms-exchange-message-is-ndr", Weight: 1})
 	}
 	s := strings.TrimLeft(fsubj, " [")
@@ -328,26 +352,26 @@ func (c *Classifier) bounceRules(m *Message, fsubj string) []Reason {
 
 // autoRules returns the auto-reply rules that fired and whether they add
 // up to an automatic message: one strong rule (weight 1) or two weak ones.
-func (c *Classifier) autoRules(m *Message, fsubj string) ([]Reason, bool) {
+func (c *Classifier) autoRules(m *Message, h msgHeader, fsubj string) ([]Reason, bool) {
 	var rs []Reason
-	if v := strings.ToLower(strings.TrimSpace(headerValue(m, "Auto-Submitted"))); v != "" {
+	if v := strings.ToLower(strings.TrimSpace(h.value("Auto-Submitted"))); v != "" {
 		if base, _, _ := strings.Cut(v, ";"); strings.TrimSpace(base) != "no" {
 			rs = append(rs, Reason{Rule: "header:auto-submitted", Detail: v, Weight: 1})
 		}
 	}
-	for _, h := range []string{"X-Autoreply", "X-Autorespond", "X-Autoresponder"} {
-		if hasHeader(m, h) {
-			if v := strings.ToLower(strings.TrimSpace(headerValue(m, h))); v != "no" && v != "false" {
-				rs = append(rs, Reason{Rule: "header:" + strings.ToLower(h), Detail: headerValue(m, h), Weight: 1})
+	for _, k := range []string{"X-Autoreply", "X-Autorespond", "X-Autoresponder"} {
+		if h.has(k) {
+			if v := strings.ToLower(strings.TrimSpace(h.value(k))); v != "no" && v != "false" {
+				rs = append(rs, Reason{Rule: "header:" + strings.ToLower(k), Detail: h.value(k), Weight: 1})
 			}
 		}
 	}
-	if v := strings.ToLower(strings.TrimSpace(headerValue(m, "Precedence"))); slices.Contains(autoPrecedence, v) {
+	if v := strings.ToLower(strings.TrimSpace(h.value("Precedence"))); slices.Contains(autoPrecedence, v) {
 		rs = append(rs, Reason{Rule: "header:precedence", Detail: v, Weight: 1})
 	}
-	for _, h := range []string{"List-Id", "List-Unsubscribe"} {
-		if hasHeader(m, h) {
-			rs = append(rs, Reason{Rule: "header:" + strings.ToLower(h), Detail: "newsletter or list mail, not a request", Weight: 1})
+	for _, k := range []string{"List-Id", "List-Unsubscribe"} {
+		if h.has(k) {
+			rs = append(rs, Reason{Rule: "header:" + strings.ToLower(k), Detail: "newsletter or list mail, not a request", Weight: 1})
 		}
 	}
 	if strings.EqualFold(m.ContentType, "multipart/report") && m.ReportType != "" && !strings.EqualFold(m.ReportType, "delivery-status") {
@@ -375,18 +399,21 @@ func (c *Classifier) autoRules(m *Message, fsubj string) ([]Reason, bool) {
 		}
 	}
 	// Weak signals.
-	if hasHeader(m, "X-Auto-Response-Suppress") {
-		rs = append(rs, Reason{Rule: "header:x-auto-response-suppress", Detail: headerValue(m, "X-Auto-Response-Suppress"), Weight: 0.5})
+	if h.has("X-Auto-Response-Suppress") {
+		rs = append(rs, Reason{Rule: "header:x-auto-response-suppress", Detail: h.value("X-Auto-Response-Suppress"), Weight: 0.5})
 	}
-	if hasHeader(m, "Return-Path") {
-		if v := strings.TrimSpace(headerValue(m, "Return-Path")); v == "<>" || v == "" {
+	if h.has("Return-Path") {
+		if v := strings.TrimSpace(h.value("Return-Path")); v == "<>" || v == "" {
 			rs = append(rs, Reason{Rule: "header:return-path-null", Detail: "<>", Weight: 0.5})
 		}
 	}
-	body := foldText(firstN(m.Text, 3000))
-	if p, ok := autoBodyIndex.first(body); ok {
+	buf := foldBufs.Get().(*[]byte)
+	body := appendFold((*buf)[:0], firstN(m.Text, 3000))
+	if p, ok := autoBodyIndex.firstIn(body); ok {
 		rs = append(rs, Reason{Rule: "body:out-of-office", Detail: p, Weight: 0.5})
 	}
+	*buf = body
+	foldBufs.Put(buf)
 	sum := 0.0
 	for _, r := range rs {
 		if r.Weight >= 1 {
@@ -513,20 +540,50 @@ var messageIDLineRe = regexp.MustCompile(`(?im)^\s*message-id:\s*<([^<>\s]+)>`)
 // messageIDsInText finds "Message-ID: <…>" lines in the text of a
 // notification that quotes the returned headers inline.
 func messageIDsInText(text string) []string {
+	text = firstN(text, 20000)
+	if !hasIDField(text) {
+		return nil // messageIDLineRe needs "-id:": a cheap look first
+	}
 	var ids []string
-	for _, m := range messageIDLineRe.FindAllStringSubmatch(firstN(text, 20000), 5) {
+	for _, m := range messageIDLineRe.FindAllStringSubmatch(text, 5) {
 		ids = append(ids, m[1])
 	}
 	return ids
 }
 
+// hasIDField reports whether s contains "-id:" in any case.
+func hasIDField(s string) bool {
+	for i := strings.IndexByte(s, ':'); i >= 0; {
+		if i >= 3 && s[i-3] == '-' && s[i-2]|0x20 == 'i' && s[i-1]|0x20 == 'd' {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], ':')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
 // contact fills Org and Phone from the body; for a forward from the
-// forwarded part first.
-func (c *Classifier) contact(m *Message, cl *Classification, forwarded string) {
-	if forwarded != "" {
+// forwarded part first. fwd and text, when not nil, are the forwarded part
+// and m.Text with their quotes stripped.
+func (c *Classifier) contact(m *Message, cl *Classification, forwarded string, fwd, text *strippedText) {
+	if len(m.Text) > maxClassifyText {
+		fwd, text = nil, nil // ExtractContact reads them clipped
+	}
+	if fwd != nil {
+		cl.Org, cl.Phone = fwd.contact()
+	} else if forwarded != "" {
 		cl.Org, cl.Phone = ExtractContact(forwarded)
 	}
-	org, phone := ExtractContact(m.Text)
+	var org, phone string
+	if text != nil {
+		org, phone = text.contact()
+	} else {
+		org, phone = ExtractContact(m.Text)
+	}
 	if cl.Org == "" {
 		cl.Org = org
 	}
@@ -545,63 +602,87 @@ type request struct {
 }
 
 func requestOf(subject, text string) request {
-	rq := request{subject: cleanSubject(subject)}
+	rq := readRequest(subject, text)
+	return request{subject: rq.subject, body: strings.Join(rq.body, "\n"), rest: strings.Join(rq.rest, "\n"), fwd: rq.fwd}
+}
+
+// requestLines is a request with its body and rest as lines, and the
+// stripped texts that contact extraction reads too.
+type requestLines struct {
+	subject    string
+	body, rest []string
+	fwd        *forwardPart // nil unless a forward was found
+	fwdBody    strippedText // the forwarded message, for a forward
+	text       strippedText // the text, when it is no forward
+}
+
+func readRequest(subject, text string) requestLines {
+	rq := requestLines{subject: cleanSubject(subject)}
 	isFwdSubject := subjectPrefix(foldText(subject), forwardPrefixes) != ""
-	if fp, ok := splitForward(text, isFwdSubject); ok && strings.TrimSpace(fp.Body) != "" {
+	lines := splitLines(text)
+	if fp, note, body, ok := splitForwardLines(lines, isFwdSubject); ok && strings.TrimSpace(fp.Body) != "" {
 		rq.fwd = &fp
-		rq.body = StripSignature(StripQuoted(fp.Body))
-		rq.rest = StripSignature(StripQuoted(fp.Note))
+		rq.fwdBody = stripText(body)
+		rq.body = rq.fwdBody.body()
+		rq.rest = stripText(note).body()
 		if fs := cleanSubject(fp.Subject); fs != "" && !strings.EqualFold(fs, rq.subject) {
 			rq.subject = strings.TrimSpace(rq.subject + " " + fs)
 		}
 		return rq
 	}
-	rq.body = StripSignature(StripQuoted(text))
+	rq.text = stripText(lines)
+	rq.body = rq.text.body()
 	return rq
 }
 
 // classifyNew decides the request type of a new message.
 func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
-	rq := requestOf(m.Subject, m.Text)
+	rq := readRequest(m.Subject, m.Text)
 	if fp := rq.fwd; fp != nil {
 		cl.Reasons = append(cl.Reasons, Reason{Rule: "forward:content", Detail: "classified on the forwarded message"})
 		if a, ok := c.forwardRequester(m, fp.From); ok {
 			cl.Requester = a
 			cl.Reasons = append(cl.Reasons, Reason{Rule: "forward:requester", Detail: a.Address})
 		}
-		c.contact(m, cl, fp.Body)
+		c.contact(m, cl, fp.Body, &rq.fwdBody, nil)
 	} else {
-		c.contact(m, cl, "")
+		c.contact(m, cl, "", nil, &rq.text)
 	}
 
 	tb := tokenBufs.Get().(*[]token)
 	doc := tokenizeDocInto(*tb, rq.subject, rq.body, rq.rest)
 	defer func() {
+		// The tokens are substrings of one folded text, which a pooled
+		// buffer keeps until it is used again or the pool is emptied:
+		// cheaper than clearing every token.
 		if cap(doc.toks) <= 1<<16 {
-			clear(doc.toks)
 			*tb = doc.toks[:0]
 			tokenBufs.Put(tb)
 		}
 	}()
 	defer c.index(doc)()
-	scores := make(map[Type]float64, len(Types))
-	var typeWords []typeWord
+	scores := make(typeScores, len(Types))
+	typeWords := doc.ix.typeWords[:0]
+	defer func() { doc.ix.typeWords = typeWords[:0] }()
 
-	for _, t := range Types {
-		for _, term := range c.terms[t] {
-			if term.weight == 0 {
-				continue
+	for tix, t := range Types {
+		terms := c.terms[t]
+		for ti := range terms {
+			term := &terms[ti]
+			if term.weight == 0 || len(doc.ix.at[term.pat.ids[0]]) == 0 {
+				continue // off, or its first word is not in the text
 			}
 			var zoneMult [3]float64
 			var zoneWhy [3]string
-			for _, pos := range doc.find(term.pat) {
+			doc.ix.found = doc.find(doc.ix.found[:0], term.pat)
+			for _, pos := range doc.ix.found {
 				mult, why := c.modifier(doc, pos, len(term.pat.words), t)
 				z := doc.toks[pos].zone
 				if mult > zoneMult[z] {
 					zoneMult[z], zoneWhy[z] = mult, why
 				}
 				if term.weight >= intentMinWeight && mult == 1 {
-					typeWords = append(typeWords, typeWord{pos: pos, n: len(term.pat.words), t: t, text: term.pat.text})
+					typeWords = append(typeWords, typeWord{pos: pos, n: len(term.pat.words), t: tix, text: term.pat.text})
 				}
 			}
 			factor := zoneMult[0]*subjectFactor + zoneMult[1]*leadFactor + zoneMult[2]*bodyFactor
@@ -609,7 +690,7 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 				continue
 			}
 			w := round2(term.weight * factor)
-			scores[t] += w
+			scores[tix] += w
 			var whys []string
 			for _, why := range zoneWhy {
 				if why != "" && !slices.Contains(whys, why) {
@@ -624,22 +705,22 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 		}
 	}
 	intent := doc.intents(c.intents, typeWords)
-	for _, t := range Types {
-		if ip := intent[t]; ip != "" {
-			scores[t] += intentBonus
+	for tix, t := range Types {
+		if ip := intent[tix]; ip != "" {
+			scores[tix] += intentBonus
 			cl.Reasons = append(cl.Reasons, Reason{Rule: "intent:" + string(t), Detail: ip, Weight: intentBonus})
 		}
 	}
 	for _, n := range c.near {
-		if doc.near(n.aIDs, n.bIDs, n.rule.Window) {
-			scores[n.rule.Type] += n.rule.Weight
+		if doc.near(n.aIDs, n.bMask, n.rule.Window) {
+			scores.add(n.rule.Type, n.rule.Weight)
 			cl.Reasons = append(cl.Reasons, Reason{Rule: "near:" + n.rule.Name + ":" + string(n.rule.Type), Weight: n.rule.Weight})
 		}
 	}
 	for _, a := range adjustRules {
-		if intent[a.When] != "" && scores[a.Scale] > 0 {
-			d := round2(scores[a.Scale] * (a.Factor - 1))
-			scores[a.Scale] += d
+		if intent[typeIndex(a.When)] != "" && scores.of(a.Scale) > 0 {
+			d := round2(scores.of(a.Scale) * (a.Factor - 1))
+			scores.add(a.Scale, d)
 			cl.Reasons = append(cl.Reasons, Reason{Rule: "adjust:" + a.Name + ":" + string(a.Scale), Detail: fmt.Sprintf("×%g", a.Factor), Weight: d})
 		}
 	}
@@ -650,15 +731,15 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 		// something else, without a word for the mailbox's type, gets
 		// only part of the bonus.
 		bonus, detail := priorBonus, "mailbox"
-		if scores[prior] <= 0 {
-			for _, t := range Types {
-				if t != prior && scores[t] >= priorBonus {
+		if scores.of(prior) <= 0 {
+			for tix, t := range Types {
+				if t != prior && scores[tix] >= priorBonus {
 					bonus, detail = round2(priorBonus*priorContraFactor), fmt.Sprintf("mailbox; ×%g: no word for it, %s has evidence", priorContraFactor, t)
 					break
 				}
 			}
 		}
-		scores[prior] += bonus
+		scores.add(prior, bonus)
 		cl.Reasons = append(cl.Reasons, Reason{Rule: "prior:" + string(prior), Detail: detail, Weight: bonus})
 	default:
 		cl.Reasons = append(cl.Reasons, Reason{Rule: "prior:unknown-type", Detail: string(prior)})
@@ -680,21 +761,30 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 	}
 }
 
+// typeScores holds a score per request type, in the order of Types.
+type typeScores []float64
+
+// add adds w to the score of t, a type of Types.
+func (s typeScores) add(t Type, w float64) { s[typeIndex(t)] += w }
+
+// of returns the score of t, a type of Types.
+func (s typeScores) of(t Type) float64 { return s[typeIndex(t)] }
+
 // decide picks the type with the highest score (ties in the order of
 // Types) and computes the confidence: evidence × (share + margin) / 2,
 // where evidence = top/(top+evidenceHalf), share = top/sum and margin =
 // (top−second)/top, over the positive scores. The candidates are the best
 // MaxCandidates types with the confidence each would have as the decision
 // (a runner-up has no margin).
-func decide(scores map[Type]float64) (top Type, conf float64, summary string, cands []Candidate) {
+func decide(scores typeScores) (top Type, conf float64, summary string, cands []Candidate) {
 	type ts struct {
 		t Type
 		s float64
 	}
 	var list []ts
 	sum := 0.0
-	for _, t := range Types {
-		if s := scores[t]; s > 0 {
+	for tix, t := range Types {
+		if s := scores[tix]; s > 0 {
 			list = append(list, ts{t, s})
 			sum += s
 		}
@@ -702,10 +792,20 @@ func decide(scores map[Type]float64) (top Type, conf float64, summary string, ca
 	if len(list) == 0 {
 		return "", 0, "none", nil
 	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].s > list[j].s })
-	parts := make([]string, 0, len(list))
-	for _, e := range list {
-		parts = append(parts, string(e.t)+"="+strconv.FormatFloat(e.s, 'f', 2, 64))
+	// A stable insertion sort, highest score first: a few types at most.
+	for i := 1; i < len(list); i++ {
+		for j := i; j > 0 && list[j].s > list[j-1].s; j-- {
+			list[j], list[j-1] = list[j-1], list[j]
+		}
+	}
+	var sb []byte
+	for i, e := range list {
+		if i > 0 {
+			sb = append(sb, ' ')
+		}
+		sb = append(sb, e.t...)
+		sb = append(sb, '=')
+		sb = strconv.AppendFloat(sb, e.s, 'f', 2, 64)
 	}
 	confOf := func(i int) float64 {
 		s := list[i].s
@@ -723,7 +823,7 @@ func decide(scores map[Type]float64) (top Type, conf float64, summary string, ca
 	for i := range list[:min(len(list), MaxCandidates)] {
 		cands = append(cands, Candidate{Type: list[i].t, Score: round2(list[i].s), Confidence: confOf(i)})
 	}
-	return list[0].t, confOf(0), strings.Join(parts, " "), cands
+	return list[0].t, confOf(0), string(sb), cands
 }
 
 // forwardRequester returns the original asker named in a forward header,
@@ -790,27 +890,75 @@ func (c Classification) Summary() string {
 
 // Subject handling.
 
-var subjectPrefixRe = regexp.MustCompile(`^\s*(?:\[[^\]]*\]\s*)?([a-z]{1,8})\s*(?:\[\d+\]|\(\d+\))?\s*:`)
-
 // subjectPrefix returns the first reply or forward prefix of a folded
 // subject when it is in list ("re", "fw", …), else "".
 func subjectPrefix(fsubj string, list []string) string {
-	m := subjectPrefixRe.FindStringSubmatch(fsubj)
-	if m == nil || !slices.Contains(list, m[1]) {
+	start, end, ok := matchSubjectPrefix(fsubj)
+	if !ok || !slices.Contains(list, fsubj[start:end]) {
 		return ""
 	}
-	return m[1]
+	return fsubj[start:end]
+}
+
+// matchSubjectPrefix matches the regular expression
+//
+//	^\s*(?:\[[^\]]*\]\s*)?([a-z]{1,8})\s*(?:\[\d+\]|\(\d+\))?\s*:
+//
+// ("Re:", "[ext] Fwd[2]:", "AW (3) :" folded) and returns the bounds of
+// its word. Every part of it can match in one way only.
+func matchSubjectPrefix(f string) (start, end int, ok bool) {
+	i := skipRESpace(f, 0)
+	if i < len(f) && f[i] == '[' {
+		j := strings.IndexByte(f[i:], ']')
+		if j < 0 {
+			return 0, 0, false
+		}
+		i = skipRESpace(f, i+j+1)
+	}
+	start = i
+	for i < len(f) && 'a' <= f[i] && f[i] <= 'z' {
+		i++
+	}
+	end = i
+	if n := end - start; n < 1 || n > 8 {
+		return 0, 0, false
+	}
+	i = skipRESpace(f, i)
+	if i < len(f) && (f[i] == '[' || f[i] == '(') {
+		closing := byte(']')
+		if f[i] == '(' {
+			closing = ')'
+		}
+		d := digitRun(f, i+1)
+		if d == 0 || i+1+d >= len(f) || f[i+1+d] != closing {
+			return 0, 0, false
+		}
+		i = skipRESpace(f, i+d+2)
+	}
+	if i < len(f) && f[i] == ':' {
+		return start, end, true
+	}
+	return 0, 0, false
+}
+
+// skipRESpace returns the index of the first byte from i on that is not
+// white space as \s of regexp means it.
+func skipRESpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\f' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // cleanSubject removes all leading reply and forward prefixes.
 func cleanSubject(s string) string {
 	for i := 0; i < 10; i++ {
 		f := foldText(s)
-		m := subjectPrefixRe.FindStringSubmatchIndex(f)
-		if m == nil {
+		start, end, ok := matchSubjectPrefix(f)
+		if !ok {
 			break
 		}
-		p := f[m[2]:m[3]]
+		p := f[start:end]
 		if !slices.Contains(replyPrefixes, p) && !slices.Contains(forwardPrefixes, p) {
 			break
 		}
@@ -830,36 +978,132 @@ func cleanSubject(s string) string {
 // ASCII ("Financiën – “OPR”" becomes "financien - \"opr\"") and drops soft
 // hyphens and zero-width characters.
 func foldText(s string) string {
-	if f, ok := foldASCII(s); ok {
-		return f
+	i := foldedPrefix(s)
+	if i == len(s) {
+		return s
 	}
 	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		writeFolded(&b, r)
+	b.Grow(len(s) + 8)
+	start := 0 // of a run of bytes that fold to themselves
+	for {
+		i += foldedPrefix(s[i:])
+		if i == len(s) {
+			break
+		}
+		b.WriteString(s[start:i])
+		if c := s[i]; c < utf8.RuneSelf { // upper case
+			b.WriteByte(c + 'a' - 'A')
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if f, lr := foldRune(r); lr < 0 {
+				b.WriteString(f)
+			} else {
+				b.WriteRune(lr)
+			}
+			i += size
+		}
+		start = i
 	}
+	b.WriteString(s[start:])
 	return b.String()
 }
 
-func writeFolded(b *strings.Builder, r rune) {
-	if r < 0x80 {
-		if 'A' <= r && r <= 'Z' {
-			r += 'a' - 'A'
+// foldedPrefix returns the length of the longest prefix of s that
+// foldText leaves as it is: ASCII without upper case. It looks at eight
+// bytes at a time.
+func foldedPrefix(s string) int {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		b := s[i : i+8]
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		// Without a high bit no byte carries: b+0x3f has it from 'A' up,
+		// b+0x25 from 'Z'+1 up.
+		if w&high != 0 || (w+(0x80-'A')*ones)&^(w+(0x80-'Z'-1)*ones)&high != 0 {
+			break
 		}
-		b.WriteRune(r)
-		return
 	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			break
+		}
+	}
+	return i
+}
+
+// appendFold appends foldText(s) to dst.
+func appendFold(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		n := foldedPrefix(s[i:])
+		dst = append(dst, s[i:i+n]...)
+		if i += n; i == len(s) {
+			break
+		}
+		if c := s[i]; c < utf8.RuneSelf { // upper case
+			dst = append(dst, c+'a'-'A')
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if f, lr := foldRune(r); lr < 0 {
+			dst = append(dst, f...)
+		} else {
+			dst = utf8.AppendRune(dst, lr)
+		}
+		i += size
+	}
+	return dst
+}
+
+// foldRune folds a non-ASCII rune: to the string f when lr < 0, else to
+// the rune lr.
+func foldRune(r rune) (f string, lr rune) {
+	switch {
+	case r < rune(len(foldLatin)):
+		return foldLatin[r], -1
+	case r >= 0x2000 && r < 0x2000+rune(len(foldPunct)):
+		return foldPunct[r-0x2000], -1
+	}
+	return foldRuneMap(r)
+}
+
+func foldRuneMap(r rune) (string, rune) {
 	if f, ok := foldMap[r]; ok {
-		b.WriteString(f)
-		return
+		return f, -1
 	}
 	lr := unicode.ToLower(r)
 	if f, ok := foldMap[lr]; ok {
-		b.WriteString(f)
-		return
+		return f, -1
 	}
-	b.WriteRune(lr)
+	return "", lr
 }
+
+// foldLatin and foldPunct hold foldRune's answer for the Latin letters and
+// the general punctuation that mail text is mostly made of.
+var foldLatin, foldPunct = func() (latin [0x250]string, punct [0x70]string) {
+	str := func(r rune) string {
+		if r < utf8.RuneSelf {
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			return string(r)
+		}
+		f, lr := foldRuneMap(r)
+		if lr >= 0 {
+			return string(lr)
+		}
+		return f
+	}
+	for r := range latin {
+		latin[r] = str(rune(r))
+	}
+	for r := range punct {
+		punct[r] = str(0x2000 + rune(r))
+	}
+	return latin, punct
+}()
 
 var foldMap = func() map[rune]string {
 	m := map[rune]string{
@@ -974,18 +1218,21 @@ var (
 // tokenizeDoc builds the token list of subject, body (whose first
 // paragraph after the salutation is the lead zone) and rest (body zone).
 func tokenizeDoc(subject, body, rest string) *doc {
-	return tokenizeDocInto(nil, subject, body, rest)
+	return tokenizeDocInto(nil, subject, splitLines(body), splitLines(rest))
 }
 
-// tokenizeDocInto is tokenizeDoc appending the tokens to buf[:0].
-func tokenizeDocInto(buf []token, subject, body, rest string) *doc {
+// tokenizeDocInto is tokenizeDoc on the lines of body and rest, appending
+// the tokens to buf[:0].
+func tokenizeDocInto(buf []token, subject string, body, rest []string) *doc {
 	d := &doc{toks: buf[:0]}
+	t := docTexts.Get().(*docText)
+	t.buf, t.spans = t.buf[:0], t.spans[:0]
 	clause := 0
-	d.add(subject, 0, &clause)
+	t.add([]string{subject}, 0, &clause)
 	paras := paragraphs(body)
 	lead := -1
 	for i, p := range paras {
-		if hasWords(p, 3) {
+		if linesHaveWords(p, 3) {
 			lead = i
 			break
 		}
@@ -995,36 +1242,72 @@ func tokenizeDocInto(buf []token, subject, body, rest string) *doc {
 		if i == lead {
 			z = 1
 		}
-		d.add(p, z, &clause)
+		t.add(p, z, &clause)
 	}
 	for _, p := range paragraphs(rest) {
-		d.add(p, 2, &clause)
+		t.add(p, 2, &clause)
+	}
+	// One string for the folded text of every token.
+	text := string(t.buf)
+	d.toks = slices.Grow(d.toks, len(t.spans))
+	for _, sp := range t.spans {
+		d.toks = append(d.toks, token{w: text[sp.start:sp.end], zone: int(sp.zone), clause: int(sp.clause)})
+	}
+	if cap(t.buf) <= 1<<20 {
+		docTexts.Put(t)
 	}
 	return d
 }
 
-// paragraphs splits text at blank lines and drops a salutation line at the
-// start of the first paragraph.
-func paragraphs(text string) []string {
-	var out []string
-	var cur []string
-	flush := func() {
-		if len(cur) > 0 {
-			out = append(out, strings.Join(cur, "\n"))
-			cur = nil
+// docText is the folded text of a document while it is tokenised, and
+// its tokens as spans of it until the text is one string.
+type docText struct {
+	buf   []byte
+	spans []tokenSpan
+}
+
+type tokenSpan struct {
+	start, end, clause int32
+	zone               uint8
+}
+
+var docTexts = sync.Pool{New: func() any { return new(docText) }}
+
+// linesHaveWords reports whether the lines of a text hold at least n words
+// as wordsOf counts them.
+func linesHaveWords(lines []string, n int) bool {
+	count := 0
+	for _, l := range lines {
+		if count += countWordsFold(l, n-count); count >= n {
+			return true
 		}
 	}
-	for _, l := range splitLines(text) {
+	return false
+}
+
+// paragraphs splits the lines of a text at blank lines into runs of lines
+// and drops a salutation line at the start of the first paragraph.
+func paragraphs(lines []string) [][]string {
+	var out [][]string
+	start := -1 // of the current paragraph
+	for i, l := range lines {
 		if strings.TrimSpace(l) == "" {
-			flush()
+			if start >= 0 {
+				out = append(out, lines[start:i])
+				start = -1
+			}
 			continue
 		}
-		if len(out) == 0 && len(cur) == 0 && isSalutation(l) {
-			continue
+		if start < 0 {
+			if len(out) == 0 && isSalutation(l) {
+				continue
+			}
+			start = i
 		}
-		cur = append(cur, l)
 	}
-	flush()
+	if start >= 0 {
+		out = append(out, lines[start:])
+	}
 	return out
 }
 
@@ -1048,48 +1331,93 @@ func isSalutation(line string) bool {
 	return false
 }
 
-// add tokenises text into zone z. Punctuation that ends a clause (. , ; :
-// ! ? and paragraph breaks) starts a new clause.
-func (d *doc) add(text string, z int, clause *int) {
-	if strings.IndexByte(text, '@') >= 0 {
-		text = emailRe.ReplaceAllString(text, " ")
-	}
-	if mayHaveURL(text) {
-		text = urlRe.ReplaceAllString(text, " ")
-	}
+// add folds the lines of a paragraph into t and adds their tokens in zone
+// z. Punctuation that ends a clause (. , ; : ! ? and paragraph breaks)
+// starts a new clause.
+func (t *docText) add(lines []string, z int, clause *int) {
 	*clause++
-	// A token is a run of word runes of the folded text, taken as a
-	// substring of it rather than copied rune by rune.
-	folded := foldText(text)
-	start := -1
-	flush := func(end int) {
-		if start >= 0 {
-			d.toks = append(d.toks, token{w: folded[start:end], zone: z, clause: *clause})
-			start = -1
+	for _, text := range lines {
+		if strings.IndexByte(text, '@') >= 0 {
+			text = emailRe.ReplaceAllString(text, " ")
 		}
-	}
-	for i, r := range folded {
-		switch {
-		case r == '_':
-			flush(i)
-		case isWordRune(r):
-			if start < 0 {
-				start = i
+		if mayHaveURL(text) {
+			text = urlRe.ReplaceAllString(text, " ")
+		}
+		from := len(t.buf)
+		t.buf = appendFold(t.buf, text)
+		// A token is a run of word runes of the folded text.
+		folded := t.buf
+		start := -1
+		for i := from; i < len(folded); {
+			c := folded[i]
+			class, size := asciiClass[c], 1
+			if class == classWord {
+				if start < 0 {
+					start = i
+				}
+				for i++; i < len(folded) && asciiClass[folded[i]] == classWord; i++ {
+				}
+				continue
 			}
-		case r == '.' || r == ',' || r == ';' || r == ':' || r == '!' || r == '?':
-			flush(i)
-			*clause++
-		default:
-			flush(i)
+			if c >= utf8.RuneSelf {
+				var r rune
+				r, size = utf8.DecodeRune(folded[i:])
+				if isWordRune(r) {
+					class = classWord
+				}
+			}
+			switch class {
+			case classWord:
+				if start < 0 {
+					start = i
+				}
+			default:
+				if start >= 0 {
+					t.addToken(start, i, z, *clause)
+					start = -1
+				}
+				if class == classClauseEnd {
+					*clause++
+				}
+			}
+			i += size
+		}
+		if start >= 0 {
+			t.addToken(start, len(folded), z, *clause)
 		}
 	}
-	flush(len(folded))
 	*clause++
 }
 
-// find returns the start positions where p matches, within one zone.
-func (d *doc) find(p pattern) []int {
-	var out []int
+// addToken adds the token folded into t at start:end.
+func (t *docText) addToken(start, end, z, clause int) {
+	t.spans = append(t.spans, tokenSpan{start: int32(start), end: int32(end), clause: int32(clause), zone: uint8(z)})
+}
+
+// Classes of ASCII bytes for docText.add: a word rune other than '_', a
+// punctuation mark that ends a clause, anything else.
+const (
+	classOther = iota
+	classWord
+	classClauseEnd
+)
+
+var asciiClass = func() (t [256]uint8) {
+	for c := range utf8.RuneSelf {
+		switch r := rune(c); {
+		case r == '_':
+		case isWordRune(r):
+			t[c] = classWord
+		case r == '.' || r == ',' || r == ';' || r == ':' || r == '!' || r == '?':
+			t[c] = classClauseEnd
+		}
+	}
+	return t
+}()
+
+// find appends to out the start positions where p matches, within one
+// zone.
+func (d *doc) find(out []int, p pattern) []int {
 	n := len(p.words)
 	for _, i := range d.ix.at[p.ids[0]] {
 		if i+n > len(d.toks) {
@@ -1174,31 +1502,28 @@ func (d *doc) clauseHas(pos int, flag uint8) bool {
 // intentMinWeight) outside a deferring clause.
 type typeWord struct {
 	pos, n int
-	t      Type
+	t      int // index in Types
 	text   string
 }
 
 // intents finds every intent phrase and gives it to the nearest type word
 // in its clause within intentWindow words ("namens de ondersteuningsplanraad
 // wil ik graag de praktijktoets aanvragen" is an intent for the
-// praktijktoets, not for the OPR). It returns per type what matched.
-func (d *doc) intents(intents []pattern, words []typeWord) map[Type]string {
-	out := make(map[Type]string)
+// praktijktoets, not for the OPR). It returns per type (in the order of
+// Types) what matched.
+func (d *doc) intents(intents []pattern, words []typeWord) []string {
+	out := make([]string, len(Types))
 	// The type words per clause, in the order of words (ties go to the
-	// first).
-	var byClause map[int][]int
+	// first): a list from head[clause] on through next.
+	var head, next []int32
 	for i := range d.toks {
 		if j := d.ix.intentAt[i]; j >= 0 {
-			if byClause == nil {
-				byClause = make(map[int][]int)
-				for k, w := range words {
-					cl := d.toks[w.pos].clause
-					byClause[cl] = append(byClause[cl], k)
-				}
+			if head == nil {
+				head, next = d.ix.clauseWords(d, words)
 			}
 			p := intents[j]
 			best, bestDist := -1, intentWindow+1
-			for _, k := range byClause[d.toks[i].clause] {
+			for k := head[d.toks[i].clause]; k >= 0; k = next[k] {
 				w := words[k]
 				var dist int
 				switch {
@@ -1209,8 +1534,8 @@ func (d *doc) intents(intents []pattern, words []typeWord) map[Type]string {
 				default:
 					continue // overlapping: the intent is part of the term
 				}
-				if dist < bestDist || (dist == bestDist && best >= 0 && typeIndex(w.t) < typeIndex(words[best].t)) {
-					best, bestDist = k, dist
+				if dist < bestDist || (dist == bestDist && best >= 0 && w.t < words[best].t) {
+					best, bestDist = int(k), dist
 				}
 			}
 			if best >= 0 {
@@ -1228,12 +1553,12 @@ func typeIndex(t Type) int { return slices.Index(Types, t) }
 
 // near reports whether a word of a and a word of b occur within window
 // words of each other in one zone.
-func (d *doc) near(a, b []int, window int) bool {
+func (d *doc) near(a []int, b []idMask, window int) bool {
 	for _, id := range a {
 		for _, i := range d.ix.at[id] {
 			t := d.toks[i]
 			for j := max(0, i-window); j <= min(len(d.toks)-1, i+window); j++ {
-				if j != i && d.toks[j].zone == t.zone && d.ix.hasAny(j, b) {
+				if j != i && d.toks[j].zone == t.zone && d.ix.hasAnyMask(j, b) {
 					return true
 				}
 			}
@@ -1243,25 +1568,61 @@ func (d *doc) near(a, b []int, window int) bool {
 }
 
 func zoneNames(z [3]float64) string {
-	var parts []string
-	for i, n := range []string{"subject", "lead", "body"} {
+	k := 0
+	for i := range z {
 		if z[i] > 0 {
-			parts = append(parts, n)
+			k |= 1 << i
 		}
 	}
-	return strings.Join(parts, "+")
+	return zoneNameSets[k]
 }
 
-// header returns the values of a top-level header field and whether it is
-// present, matching the name case-insensitively.
-func header(m *Message, key string) ([]string, bool) {
-	if m.Header == nil {
+// zoneNameSets names the zones per bit set of them (subject 1, lead 2,
+// body 4).
+var zoneNameSets = func() (names [8]string) {
+	for k := range names {
+		var parts []string
+		for i, n := range []string{"subject", "lead", "body"} {
+			if k&(1<<i) != 0 {
+				parts = append(parts, n)
+			}
+		}
+		names[k] = strings.Join(parts, "+")
+	}
+	return names
+}()
+
+// msgHeader looks up the top-level header fields of a message by name,
+// case-insensitively.
+type msgHeader struct {
+	h     map[string][]string
+	exact bool // every key is canonical and ASCII: no other key matches
+}
+
+func headerOf(m *Message) msgHeader {
+	h := msgHeader{h: m.Header, exact: true}
+	for k := range m.Header {
+		if !isASCII(k) || canonicalKey(k) != k {
+			h.exact = false
+			break
+		}
+	}
+	return h
+}
+
+// values returns the values of the field key (an ASCII field name) and
+// whether it is present.
+func (h msgHeader) values(key string) ([]string, bool) {
+	if h.h == nil {
 		return nil, false
 	}
-	if v, ok := m.Header[canonicalKey(key)]; ok {
+	if v, ok := h.h[canonicalKey(key)]; ok {
 		return v, true
 	}
-	for k, v := range m.Header {
+	if h.exact {
+		return nil, false
+	}
+	for k, v := range h.h {
 		if strings.EqualFold(k, key) {
 			return v, true
 		}
@@ -1269,17 +1630,26 @@ func header(m *Message, key string) ([]string, bool) {
 	return nil, false
 }
 
-func hasHeader(m *Message, key string) bool {
-	_, ok := header(m, key)
+func (h msgHeader) has(key string) bool {
+	_, ok := h.values(key)
 	return ok
 }
 
-// headerValue returns the first value of a header field, or "".
-func headerValue(m *Message, key string) string {
-	if v, _ := header(m, key); len(v) > 0 {
+// value returns the first value of a header field, or "".
+func (h msgHeader) value(key string) string {
+	if v, _ := h.values(key); len(v) > 0 {
 		return v[0]
 	}
 	return ""
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // maxClassifyText bounds the text that classification and contact

@@ -1,11 +1,13 @@
 package intake
 
 import (
+	"bytes"
 	"math/bits"
 	"slices"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The classifier's phrase matching, indexed. Every word pattern of every
@@ -29,6 +31,37 @@ type wordIndex struct {
 	prefixLens []int
 	suffixLens []int
 	contains   []int // pattern "*s*"
+
+	// The lengths of the "s*" patterns per first headLen bytes (headLen
+	// is at most the shortest), ascending; so for "*s" per last bytes.
+	prefixHeads, suffixTails     map[string][]int
+	prefixHeadLen, suffixTailLen int
+
+	// known numbers the words of exact patterns; knownIDs lists per known
+	// word every pattern that matches it, exact or not.
+	known    map[string]int32
+	knownIDs [][]int
+
+	// affixBits has a bit per hash of every key of prefixHeads and
+	// suffixTails: most tokens are ruled out without a map lookup.
+	affixBits [1 << 16 / 64]uint64
+}
+
+// affixHash hashes a head or tail of at most four bytes to 16 bits.
+func affixHash(s string, prefix bool) uint32 {
+	var v uint32
+	for i := 0; i < len(s); i++ {
+		v = v<<8 | uint32(s[i])
+	}
+	if prefix {
+		v ^= 0x5bd1e995
+	}
+	return (v * 0x9e3779b1) >> 16
+}
+
+func (x *wordIndex) mayHaveAffix(s string, prefix bool) bool {
+	h := affixHash(s, prefix)
+	return x.affixBits[h>>6]&(1<<(h&63)) != 0
 }
 
 func newWordIndex() *wordIndex {
@@ -65,6 +98,90 @@ func (x *wordIndex) intern(w wordPat) int {
 	return id
 }
 
+// index builds prefixHeads and suffixTails once every pattern is interned.
+func (x *wordIndex) index() {
+	x.prefixHeads, x.prefixHeadLen = lengthsBy(x.prefix, x.prefixLens, func(s string, n int) string { return s[:n] })
+	x.suffixTails, x.suffixTailLen = lengthsBy(x.suffix, x.suffixLens, func(s string, n int) string { return s[len(s)-n:] })
+	for k := range x.prefixHeads {
+		h := affixHash(k, true)
+		x.affixBits[h>>6] |= 1 << (h & 63)
+	}
+	for k := range x.suffixTails {
+		h := affixHash(k, false)
+		x.affixBits[h>>6] |= 1 << (h & 63)
+	}
+	words := make([]string, 0, len(x.exact))
+	for w := range x.exact {
+		words = append(words, w)
+	}
+	slices.Sort(words)
+	x.known = make(map[string]int32, len(words))
+	x.knownIDs = make([][]int, len(words))
+	set := make([]uint64, (len(x.pats)+63)/64)
+	for k, w := range words {
+		x.known[w] = int32(k)
+		clear(set)
+		x.matches(w, set)
+		x.knownIDs[k] = appendSetIDs(nil, set)
+	}
+}
+
+// appendSetIDs appends the ids whose bits are set in set, ascending.
+func appendSetIDs(ids []int, set []uint64) []int {
+	for wi, bs := range set {
+		for bs != 0 {
+			ids = append(ids, wi*64+bits.TrailingZeros64(bs))
+			bs &= bs - 1
+		}
+	}
+	return ids
+}
+
+// appendAffixIDs appends the ids of the "s*", "*s" and "*s*" patterns
+// that match tok, each once.
+func (x *wordIndex) appendAffixIDs(ids []int, tok string) []int {
+	if n := x.prefixHeadLen; n > 0 && len(tok) >= n && x.mayHaveAffix(tok[:n], true) {
+		for _, l := range x.prefixHeads[tok[:n]] {
+			if l > len(tok) {
+				break
+			}
+			ids = append(ids, x.prefix[tok[:l]]...)
+		}
+	}
+	if n := x.suffixTailLen; n > 0 && len(tok) >= n && x.mayHaveAffix(tok[len(tok)-n:], false) {
+		for _, l := range x.suffixTails[tok[len(tok)-n:]] {
+			if l > len(tok) {
+				break
+			}
+			ids = append(ids, x.suffix[tok[len(tok)-l:]]...)
+		}
+	}
+	for _, id := range x.contains {
+		if strings.Contains(tok, x.pats[id].s) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// lengthsBy maps the first (or last, by cut) n bytes of the strings of m
+// to their lengths, ascending, with n at most 4 and the shortest length.
+func lengthsBy(m map[string][]int, lens []int, cut func(string, int) string) (map[string][]int, int) {
+	if len(lens) == 0 {
+		return nil, 0
+	}
+	n := min(4, lens[0])
+	out := map[string][]int{}
+	for s := range m {
+		k := cut(s, n)
+		if !slices.Contains(out[k], len(s)) {
+			out[k] = append(out[k], len(s))
+			slices.Sort(out[k])
+		}
+	}
+	return out, n
+}
+
 // internPattern fills p.ids.
 func (x *wordIndex) internPattern(p *pattern) {
 	p.ids = make([]int, len(p.words))
@@ -89,17 +206,21 @@ func (x *wordIndex) matches(tok string, set []uint64) {
 		}
 	}
 	mark(x.exact[tok])
-	for _, l := range x.prefixLens {
-		if l > len(tok) {
-			break
+	if n := x.prefixHeadLen; n > 0 && len(tok) >= n {
+		for _, l := range x.prefixHeads[tok[:n]] {
+			if l > len(tok) {
+				break
+			}
+			mark(x.prefix[tok[:l]])
 		}
-		mark(x.prefix[tok[:l]])
 	}
-	for _, l := range x.suffixLens {
-		if l > len(tok) {
-			break
+	if n := x.suffixTailLen; n > 0 && len(tok) >= n {
+		for _, l := range x.suffixTails[tok[len(tok)-n:]] {
+			if l > len(tok) {
+				break
+			}
+			mark(x.suffix[tok[len(tok)-l:]])
 		}
-		mark(x.suffix[tok[len(tok)-l:]])
 	}
 	for _, id := range x.contains {
 		if strings.Contains(tok, x.pats[id].s) {
@@ -117,15 +238,62 @@ const (
 
 // docIndex is what a document knows of the classifier's word patterns.
 type docIndex struct {
-	words    int            // uint64s per set
-	flat     []uint64       // per distinct token a set of words uint64s
-	seen     map[string]int // distinct token → its set in flat
-	tokSet   []int          // per position: which set in flat
-	at       [][]int        // per word pattern id: positions, ascending
-	clause   []uint8        // per clause number: clause flags
-	intentAt []int          // per position: first intent phrase matching there, or -1
-	touched  []int          // word pattern ids with positions in at
-	ids      []int          // scratch
+	words  int      // uint64s per set
+	flat   []uint64 // sets of words uint64s; the first is empty
+	tokSet []int    // per position: which set in flat
+
+	knownSet     []int32 // per known word: its set in flat, or -1
+	knownTouched []int32 // known words with a set
+
+	// A token's set and pattern ids, by a hash of the token: repeated
+	// words are looked up once. Entries of an earlier document have
+	// another gen. They hold no pointers, which the garbage collector
+	// would have to know of.
+	cache   [256]tokenEntry
+	gen     uint32
+	idStore []int // the ids of cached tokens that are not known words
+
+	at       [][]int // per word pattern id: positions, ascending
+	clause   []uint8 // per clause number: clause flags
+	intentAt []int   // per position: first intent phrase matching there, or -1
+	touched  []int   // word pattern ids with positions in at
+	ids      []int   // scratch
+
+	// Scratch for classifyNew and doc.intents.
+	found      []int
+	typeWords  []typeWord
+	head, next []int32
+}
+
+type tokenEntry struct {
+	gen          uint32
+	pos          int32 // of the token in the document
+	set          int32
+	known        int32 // index of a known word, or -1 for idStore[idOff:idEnd]
+	idOff, idEnd int32
+}
+
+// tokenSlot returns the cache slot of token w (not empty).
+func tokenSlot(w string) uint8 {
+	return uint8(len(w)*131 + int(w[0])*31 + int(w[len(w)-1])*7 + int(w[len(w)/2]))
+}
+
+// clauseWords lists the words per clause of d: head[clause] is the first
+// index into words, next[k] the one after k, -1 ends a list; each list is
+// in the order of words.
+func (ix *docIndex) clauseWords(d *doc, words []typeWord) (head, next []int32) {
+	head = slices.Grow(ix.head[:0], len(ix.clause))[:len(ix.clause)]
+	for i := range head {
+		head[i] = -1
+	}
+	next = slices.Grow(ix.next[:0], len(words))[:len(words)]
+	for k := len(words) - 1; k >= 0; k-- {
+		cl := d.toks[words[k].pos].clause
+		next[k] = head[cl]
+		head[cl] = int32(k)
+	}
+	ix.head, ix.next = head, next
+	return head, next
 }
 
 // tokenBufs reuses token lists between documents.
@@ -133,7 +301,7 @@ var tokenBufs = sync.Pool{New: func() any { return new([]token) }}
 
 // docIndexes reuses the buffers of docIndex between documents: indexing
 // then allocates next to nothing.
-var docIndexes = sync.Pool{New: func() any { return &docIndex{seen: map[string]int{}} }}
+var docIndexes = sync.Pool{New: func() any { return new(docIndex) }}
 
 // index builds d.ix for the word patterns of c. release gives its buffers
 // back; d must not be used after it.
@@ -148,37 +316,62 @@ func (c *Classifier) index(d *doc) (release func()) {
 		ix.at[id] = ix.at[id][:0]
 	}
 	ix.touched = ix.touched[:0]
-	clear(ix.seen)
-	ix.flat = ix.flat[:0]
-	ix.tokSet = ix.tokSet[:0]
+	if len(ix.knownSet) < len(x.knownIDs) {
+		ix.knownSet = make([]int32, len(x.knownIDs))
+		for k := range ix.knownSet {
+			ix.knownSet[k] = -1
+		}
+	}
+	for _, k := range ix.knownTouched {
+		ix.knownSet[k] = -1
+	}
+	ix.knownTouched = ix.knownTouched[:0]
+	ix.flat = append(ix.flat[:0], make([]uint64, ix.words)...)
+	tokSet := ix.tokSet[:0]
+	ix.idStore = ix.idStore[:0]
+	if ix.gen++; ix.gen == 0 {
+		clear(ix.cache[:])
+		ix.gen = 1
+	}
 	ids := ix.ids[:0]
 	maxClause := 0
 	for i, t := range d.toks {
 		maxClause = max(maxClause, t.clause)
-		k, ok := ix.seen[t.w]
-		if !ok {
-			k = len(ix.flat) / ix.words
-			ix.flat = append(ix.flat, make([]uint64, ix.words)...)
-			x.matches(t.w, ix.flat[k*ix.words:])
-			ix.seen[t.w] = k
-		}
-		ix.tokSet = append(ix.tokSet, k)
-		ids = ids[:0]
-		for wi, set := range ix.flat[k*ix.words : (k+1)*ix.words] {
-			for set != 0 {
-				b := bits.TrailingZeros64(set)
-				ids = append(ids, wi*64+b)
-				set &= set - 1
+		e := &ix.cache[tokenSlot(t.w)]
+		if e.gen != ix.gen || d.toks[e.pos].w != t.w {
+			// A known word has its patterns listed; any other token is
+			// matched against the patterns with '*', and most match
+			// none.
+			*e = tokenEntry{gen: ix.gen, pos: int32(i), known: -1}
+			if k, ok := x.known[t.w]; ok {
+				e.known = k
+				if s := ix.knownSet[k]; s >= 0 {
+					e.set = s
+				} else if len(x.knownIDs[k]) > 0 {
+					e.set = int32(ix.newSet(x.knownIDs[k]))
+					ix.knownSet[k] = e.set
+					ix.knownTouched = append(ix.knownTouched, k)
+				}
+			} else if ids = x.appendAffixIDs(ids[:0], t.w); len(ids) > 0 {
+				e.set = int32(ix.newSet(ids))
+				e.idOff = int32(len(ix.idStore))
+				ix.idStore = append(ix.idStore, ids...)
+				e.idEnd = int32(len(ix.idStore))
 			}
 		}
-		for _, id := range ids {
+		tokIDs := ix.idStore[e.idOff:e.idEnd]
+		if e.known >= 0 {
+			tokIDs = x.knownIDs[e.known]
+		}
+		tokSet = append(tokSet, int(e.set))
+		for _, id := range tokIDs {
 			if len(ix.at[id]) == 0 {
 				ix.touched = append(ix.touched, id)
 			}
 			ix.at[id] = append(ix.at[id], i)
 		}
 	}
-	ix.ids = ids
+	ix.ids, ix.tokSet = ids, tokSet
 	d.ix = ix
 	ix.clause = slices.Grow(ix.clause[:0], maxClause+1)[:maxClause+1]
 	clear(ix.clause)
@@ -205,11 +398,22 @@ func (c *Classifier) index(d *doc) (release func()) {
 	}
 	return func() {
 		d.ix = nil
-		if len(ix.seen) > 4096 || len(ix.flat) > 1<<16 {
+		if len(ix.tokSet) > 1<<16 || len(ix.flat) > 1<<16 {
 			return // a huge document: let its buffers go
 		}
 		docIndexes.Put(ix)
 	}
+}
+
+// newSet appends a set of ids to flat and returns its number.
+func (ix *docIndex) newSet(ids []int) int {
+	k := len(ix.flat) / ix.words
+	ix.flat = append(ix.flat, make([]uint64, ix.words)...)
+	set := ix.flat[k*ix.words:]
+	for _, id := range ids {
+		set[id>>6] |= 1 << (id & 63)
+	}
+	return k
 }
 
 // has reports whether the token at position i matches word pattern id.
@@ -217,9 +421,12 @@ func (ix *docIndex) has(i, id int) bool {
 	return ix.flat[ix.tokSet[i]*ix.words+id>>6]&(1<<(id&63)) != 0
 }
 
-func (ix *docIndex) hasAny(i int, ids []int) bool {
-	for _, id := range ids {
-		if ix.has(i, id) {
+// hasAnyMask reports whether the token at position i matches a word
+// pattern of ms.
+func (ix *docIndex) hasAnyMask(i int, ms []idMask) bool {
+	set := ix.flat[ix.tokSet[i]*ix.words:]
+	for _, m := range ms {
+		if set[m.word]&m.mask != 0 {
 			return true
 		}
 	}
@@ -245,36 +452,8 @@ func mayHaveURL(s string) bool {
 	return false
 }
 
-// foldASCII is foldText for ASCII text, without copying text that has no
-// upper case. ok is false when s has a non-ASCII byte.
-func foldASCII(s string) (string, bool) {
-	var b []byte // nil until an upper-case letter is seen
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 0x80:
-			return "", false
-		case 'A' <= c && c <= 'Z':
-			if b == nil {
-				b = []byte(s)
-			}
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	if b == nil {
-		return s, true
-	}
-	return string(b), true
-}
-
-// hasWords reports whether s holds at least n words as wordsOf counts
-// them, without building the list.
-func hasWords(s string, n int) bool {
-	return countWordsFold(s, n) >= n
-}
-
 // countWordsFold counts the words of foldText(s) as wordsOf splits them,
-// stopping at n, folding rune by rune as writeFolded does without building
+// stopping at n, folding rune by rune as foldText does without building
 // the folded text.
 func countWordsFold(s string, n int) int {
 	count, in := 0, false
@@ -299,15 +478,12 @@ func countWordsFold(s string, n int) int {
 			}
 			continue
 		}
-		f, ok := foldMap[r]
-		if !ok {
-			lr := unicode.ToLower(r)
-			if f, ok = foldMap[lr]; !ok {
-				if step(lr) {
-					return count
-				}
-				continue
+		f, lr := foldRune(r)
+		if lr >= 0 {
+			if step(lr) {
+				return count
 			}
+			continue
 		}
 		for _, fr := range f {
 			if step(fr) {
@@ -318,8 +494,24 @@ func countWordsFold(s string, n int) int {
 	return count
 }
 
+// hasASCIIDigit reports whether s has a byte '0' to '9'. It looks at
+// eight bytes at a time.
 func hasASCIIDigit(s string) bool {
-	for i := 0; i < len(s); i++ {
+	const ones, high, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		b := s[i : i+8]
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		// Of the seven low bits, without carries: x+0x50 has the high
+		// bit from '0' up, x+0x46 from '9'+1 up; bytes of 0x80 and more
+		// are no digits.
+		x := w & low7
+		if (x+(0x80-'0')*ones)&^(x+(0x80-'9'-1)*ones)&^w&high != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
 		if isASCIIDigit(s[i]) {
 			return true
 		}
@@ -330,14 +522,32 @@ func hasASCIIDigit(s string) bool {
 // foldPrefix is a prefix of foldText(s) of at least n bytes, or all of it
 // when it is shorter: folding goes rune by rune, so the prefixes agree.
 func foldPrefix(s string, n int) string {
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() >= n {
-			break
+	var buf [64]byte
+	return string(appendFoldPrefix(buf[:0], s, n))
+}
+
+// appendFoldPrefix appends foldPrefix(s, n) to dst.
+func appendFoldPrefix(dst []byte, s string, n int) []byte {
+	n += len(dst)
+	for i := 0; i < len(s) && len(dst) < n; {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
 		}
-		writeFolded(&b, r)
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if f, lr := foldRune(r); lr < 0 {
+			dst = append(dst, f...)
+		} else {
+			dst = utf8.AppendRune(dst, lr)
+		}
+		i += size
 	}
-	return b.String()
+	return dst
 }
 
 var disclaimerMaxLen = func() int {
@@ -368,45 +578,91 @@ func moreFieldsThan(s string, n int) bool {
 }
 
 // phraseIndex finds which of a list of phrases occurs first in the list's
-// order in one pass over the text, instead of one strings.Contains each.
+// order in one pass over the text, instead of one strings.Contains each. A
+// phrase is anchored at its first space: the two bytes after a space of
+// the text pick the phrases to try.
 type phraseIndex struct {
 	phrases []string
-	byStart map[[2]byte][]int
-	starts  [1 << 16 / 64]uint64 // bit per two first bytes in byStart
-	short   []int                // phrases of fewer than 2 bytes
+	anchor  []int                // per phrase: offset of its first space
+	keys    [1 << 16 / 64]uint64 // bit per two bytes after an anchor
+	rank    [1 << 16 / 64]uint16 // bits of keys before each of its words
+	buckets [][]int              // per bit of keys, in order: its phrases
+	plain   []int                // phrases without an anchor
 }
 
 func newPhraseIndex(phrases []string) *phraseIndex {
-	x := &phraseIndex{phrases: phrases, byStart: map[[2]byte][]int{}}
+	x := &phraseIndex{phrases: phrases, anchor: make([]int, len(phrases))}
+	byKey := map[int][]int{}
 	for i, p := range phrases {
-		if len(p) < 2 {
-			x.short = append(x.short, i)
+		o := strings.IndexByte(p, ' ')
+		x.anchor[i] = o
+		if o < 0 || o+2 >= len(p) {
+			x.plain = append(x.plain, i)
 			continue
 		}
-		k := [2]byte{p[0], p[1]}
-		x.byStart[k] = append(x.byStart[k], i)
-		b := int(p[0])<<8 | int(p[1])
-		x.starts[b>>6] |= 1 << (b & 63)
+		k := int(p[o+1])<<8 | int(p[o+2])
+		byKey[k] = append(byKey[k], i)
+		x.keys[k>>6] |= 1 << (k & 63)
+	}
+	n := 0
+	for w, set := range x.keys {
+		x.rank[w] = uint16(n)
+		n += bits.OnesCount64(set)
+	}
+	x.buckets = make([][]int, n)
+	for k, list := range byKey {
+		x.buckets[x.bucket(k)] = list
 	}
 	return x
 }
 
+// bucket returns the index into buckets of key k, whose bit is set.
+func (x *phraseIndex) bucket(k int) int {
+	return int(x.rank[k>>6]) + bits.OnesCount64(x.keys[k>>6]&(1<<(k&63)-1))
+}
+
 // first returns the phrase of lowest index that s contains.
 func (x *phraseIndex) first(s string) (string, bool) {
+	return x.firstIn([]byte(s))
+}
+
+// firstIn is first on a byte slice.
+func (x *phraseIndex) firstIn(s []byte) (string, bool) {
 	best := len(x.phrases)
-	for _, i := range x.short {
-		if i < best && strings.Contains(s, x.phrases[i]) {
+	for _, i := range x.plain {
+		if i < best && bytes.Contains(s, []byte(x.phrases[i])) {
 			best = i
 		}
 	}
-	for i := 0; i+1 < len(s) && best > 0; i++ {
-		if b := int(s[i])<<8 | int(s[i+1]); x.starts[b>>6]&(1<<(b&63)) == 0 {
-			continue
-		}
-		for _, j := range x.byStart[[2]byte{s[i], s[i+1]}] {
-			if j < best && strings.HasPrefix(s[i:], x.phrases[j]) {
-				best = j
+	try := func(j int) {
+		if k := int(s[j+1])<<8 | int(s[j+2]); x.keys[k>>6]&(1<<(k&63)) != 0 {
+			for _, i := range x.buckets[x.bucket(k)] {
+				p := x.phrases[i]
+				if o := x.anchor[i]; i < best && j >= o && len(s)-(j-o) >= len(p) && string(s[j-o:j-o+len(p)]) == p {
+					best = i
+				}
 			}
+		}
+	}
+	// The spaces, eight bytes at a time: a byte of w^spaces is zero at a
+	// space; the bit trick may also mark a byte after one, so each mark is
+	// checked.
+	const ones, high, spaces = 0x0101010101010101, 0x8080808080808080, 0x2020202020202020
+	j := 0
+	for ; len(s)-j >= 8+2 && best > 0; j += 8 {
+		b := s[j : j+8]
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		w ^= spaces
+		for m := (w - ones) &^ w & high; m != 0; m &= m - 1 {
+			if k := j + bits.TrailingZeros64(m)>>3; s[k] == ' ' {
+				try(k)
+			}
+		}
+	}
+	for ; j+2 < len(s) && best > 0; j++ {
+		if s[j] == ' ' {
+			try(j)
 		}
 	}
 	if best == len(x.phrases) {
@@ -415,10 +671,12 @@ func (x *phraseIndex) first(s string) (string, bool) {
 	return x.phrases[best], true
 }
 
+// foldBufs reuses buffers for folded text that is only looked at.
+var foldBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 var autoBodyIndex = newPhraseIndex(autoBodyPhrases)
 
-// Replacers built once rather than per line (isSignOff, lineSegments).
+// A replacer built once rather than per line (lineSegments).
 var (
-	signOffPunct      = strings.NewReplacer(",", " ", ".", " ", "!", " ")
 	segmentSeparators = strings.NewReplacer("\t", " | ", " • ", " | ", " · ", " | ", " ¦ ", " | ", " - ", " | ", " – ", " | ")
 )

@@ -1,10 +1,13 @@
 package intake
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func newTestClassifier(t testing.TB) *Classifier {
@@ -598,6 +601,123 @@ func TestClassifyContext(t *testing.T) {
 		}
 		if len(cl.Candidates) == 0 || cl.Candidates[0].Confidence != cl.Confidence || len(cl.Candidates) > MaxCandidates {
 			t.Errorf("%s: candidates %+v, confidence %v", tc.name, cl.Candidates, cl.Confidence)
+		}
+	}
+}
+
+// foldTextRef is foldText rune by rune, the reference for its fast paths.
+func foldTextRef(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 {
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b.WriteRune(r)
+			continue
+		}
+		if f, ok := foldMap[r]; ok {
+			b.WriteString(f)
+			continue
+		}
+		lr := unicode.ToLower(r)
+		if f, ok := foldMap[lr]; ok {
+			b.WriteString(f)
+			continue
+		}
+		b.WriteRune(lr)
+	}
+	return b.String()
+}
+
+func TestFoldTextMatchesReference(t *testing.T) {
+	var cases []string
+	for r := rune(0); r < 0x3000; r++ {
+		cases = append(cases, string(r), "Ab"+string(r)+"cD", strings.Repeat("x", 9)+string(r))
+	}
+	alphabet := []string{"a", "Z", "M", "0", " ", "-", "`", "\xff", "\xc3", "é", "É", "ß", "ẞ", "İ", "K", "Ⱥ", "\u00a0", "\u00ad", "’", "–", "…", "ĳ", "Ω", "日", "\ufeff"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		var b []byte
+		for range r.IntN(40) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		want := foldTextRef(s)
+		if got := foldText(s); got != want {
+			t.Fatalf("foldText(%q) = %q, want %q", s, got, want)
+		}
+		if got := string(appendFold([]byte("x"), s)); got != "x"+want {
+			t.Fatalf("appendFold(%q) = %q, want %q", s, got, want)
+		}
+		for _, n := range []int{0, 1, 5, 45} {
+			if got := foldPrefix(s, n); !strings.HasPrefix(want, got) || len(got) < min(n, len(want)) {
+				t.Fatalf("foldPrefix(%q, %d) = %q, not a prefix of %q of at least %d bytes", s, n, got, want, n)
+			}
+		}
+	}
+}
+
+func TestPhraseIndexFirst(t *testing.T) {
+	phrases := append([]string{"x", "ab", "a b", "b  c", " lead", "trail "}, autoBodyPhrases...)
+	x := newPhraseIndex(phrases)
+	alphabet := []string{"a", "b", "c", "x", " ", "  ", "ik ben afwezig", "met vakantie", "out of office", "on ", "lead", "trail", "afwezig", "ben ik"}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 20000 {
+		var b []byte
+		for range r.IntN(12) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		s := string(b)
+		want, wantOK := "", false
+		for _, p := range phrases {
+			if strings.Contains(s, p) {
+				want, wantOK = p, true
+				break
+			}
+		}
+		if got, ok := x.first(s); got != want || ok != wantOK {
+			t.Fatalf("first(%q) = %q, %v; want %q, %v", s, got, ok, want, wantOK)
+		}
+	}
+}
+
+// subjectPrefixRe is the pattern that matchSubjectPrefix matches by hand.
+var subjectPrefixRe = regexp.MustCompile(`^\s*(?:\[[^\]]*\]\s*)?([a-z]{1,8})\s*(?:\[\d+\]|\(\d+\))?\s*:`)
+
+func TestMatchSubjectPrefixMatchesRegexp(t *testing.T) {
+	alphabet := []string{"re", "fwd", "a", "abcdefgh", "i", " ", "\t", "\v", "[", "]", "(", ")", "1", "23", ":", "x]", "é", "A", "\n"}
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := range 50000 {
+		var b []byte
+		for range r.IntN(10) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		s := string(b)
+		if n < 3 {
+			s = []string{"re: x", " [ext]  fwd[2] : y", "aw (3):"}[n]
+		}
+		start, end, ok := matchSubjectPrefix(s)
+		m := subjectPrefixRe.FindStringSubmatchIndex(s)
+		if ok != (m != nil) || ok && (start != m[2] || end != m[3]) {
+			t.Fatalf("matchSubjectPrefix(%q) = %d, %d, %v; regexp %v", s, start, end, ok, m)
+		}
+	}
+}
+
+func TestHasASCIIDigit(t *testing.T) {
+	alphabet := []string{"a", "/", ":", "0", "9", "5", "\xb0", "\xb9", "\xff", "é", "Ù", " ", "p", "y"}
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 20000 {
+		var b []byte
+		for range r.IntN(24) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		s := string(b)
+		if got, want := hasASCIIDigit(s), strings.ContainsAny(s, "0123456789"); got != want {
+			t.Fatalf("hasASCIIDigit(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

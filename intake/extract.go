@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ExtractContact finds the sender's organisation and phone number in the
@@ -22,19 +23,26 @@ import (
 // Fax numbers and our own organisation (PO-Raad) are never taken. Only the
 // first 64 KiB of text are read.
 func ExtractContact(text string) (org, phone string) {
-	lines := splitLines(StripQuoted(clipText(text, maxClassifyText)))
-	// Disclaimers and footers end the useful text.
-	for i, l := range lines {
-		if isDisclaimer(l) {
-			lines = lines[:i]
-			break
-		}
-	}
+	return stripText(splitLines(clipText(text, maxClassifyText))).contact()
+}
+
+// contact is ExtractContact of the text whose quotes s has stripped.
+func (s strippedText) contact() (org, phone string) {
+	lines := s.lines
+	// Disclaimers and footers end the useful text; the signature block
+	// starts at the closing greeting or separator before them.
 	start := -1
-	for i, l := range lines {
-		if isSignOff(l) || isSigSeparator(l) {
-			start = i
-			break
+	if s.sig >= 0 {
+		if isDisclaimer(lines[s.sig]) {
+			lines = lines[:s.sig]
+		} else {
+			start = s.sig
+			for i := start + 1; i < len(lines); i++ {
+				if isDisclaimer(lines[i]) {
+					lines = lines[:i]
+					break
+				}
+			}
 		}
 	}
 	if start >= 0 {
@@ -107,11 +115,11 @@ func orgInLines(lines []string) string {
 			break
 		}
 		for _, seg := range lineSegments(l) {
-			if !orgLineOK(seg) {
+			f, ok := orgLineOK(seg)
+			if !ok {
 				continue
 			}
-			f := foldText(seg)
-			if hasLeadWord(f, orgLeadWords) {
+			if hasLeadWord(f, orgLeads) {
 				return seg
 			}
 			if second == "" && n > 1 && startsUpper(seg) && !isFunctionLine(f) && containsAny(f, orgWords) {
@@ -120,11 +128,12 @@ func orgInLines(lines []string) string {
 			if derived != "" {
 				continue
 			}
-			for _, d := range afterFunction(seg) {
-				if !orgLineOK(d) {
+			for _, d := range afterFunction(seg, f) {
+				fd, ok := orgLineOK(d)
+				if !ok {
 					continue
 				}
-				if fd := foldText(d); hasLeadWord(fd, orgLeadWords) || startsUpper(d) && containsAny(fd, orgWords) {
+				if hasLeadWord(fd, orgLeads) || startsUpper(d) && containsAny(fd, orgWords) {
 					derived = d
 					break
 				}
@@ -153,12 +162,18 @@ func orgFallback(lines []string) string {
 			continue
 		}
 		for _, seg := range lineSegments(l) {
-			if orgLineOK(seg) && hasLeadWord(foldText(seg), orgLeadWords) {
+			f, ok := orgLineOK(seg)
+			if ok && hasLeadWord(f, orgLeads) {
 				return seg
 			}
-			for _, d := range afterFunction(seg) {
-				if derived == "" && orgLineOK(d) && hasLeadWord(foldText(d), orgLeadWords) {
-					derived = d
+			if f == "" {
+				f = foldText(seg)
+			}
+			for _, d := range afterFunction(seg, f) {
+				if derived == "" {
+					if fd, ok := orgLineOK(d); ok && hasLeadWord(fd, orgLeads) {
+						derived = d
+					}
 				}
 			}
 		}
@@ -170,14 +185,14 @@ func orgFallback(lines []string) string {
 // first, the organisation that may follow it: "Principal, VSO De Waalbocht"
 // gives "VSO De Waalbocht", "kwartiermaker SWV Oostermeer (i.o.)" gives "SWV
 // Oostermeer (i.o.)". A single word ("voorzitter OPR") is the function's
-// own council, not an organisation.
-func afterFunction(seg string) []string {
-	if !isFunctionLine(foldText(seg)) {
+// own council, not an organisation. f is foldText(seg).
+func afterFunction(seg, f string) []string {
+	if !isFunctionLine(f) {
 		return nil
 	}
 	var out []string
 	if _, after, ok := strings.Cut(seg, ", "); ok {
-		if after = strings.TrimSpace(after); len(strings.Fields(after)) > 1 && !isFunctionLine(foldText(after)) {
+		if after = strings.TrimSpace(after); moreFieldsThan(after, 1) && !isFunctionLine(foldText(after)) {
 			out = append(out, after)
 		}
 	}
@@ -188,7 +203,7 @@ func afterFunction(seg string) []string {
 			break
 		}
 		rest = strings.TrimLeft(rest[i:], " \t")
-		if len(strings.Fields(rest)) > 1 && hasLeadWord(foldText(rest), orgLeadWords) {
+		if moreFieldsThan(rest, 1) && hasLeadWord(foldText(rest), orgLeads) {
 			out = append(out, rest)
 			break
 		}
@@ -199,9 +214,12 @@ func afterFunction(seg string) []string {
 // lineSegments splits a signature line at " | ", " • ", " - " and tabs,
 // trims the parts and the markup an HTML conversion may leave ("*Name*").
 func lineSegments(l string) []string {
-	l = segmentSeparators.Replace(l)
+	// Every separator has a tab, '-' or a non-ASCII byte.
+	if strings.IndexByte(l, '\t') >= 0 || strings.IndexByte(l, '-') >= 0 || !isASCII(l) {
+		l = segmentSeparators.Replace(l)
+	}
 	var out []string
-	for _, p := range strings.Split(l, "|") {
+	for p := range strings.SplitSeq(l, "|") {
 		p = strings.TrimSpace(strings.Trim(strings.TrimSpace(p), "*_"))
 		if p != "" {
 			out = append(out, p)
@@ -211,18 +229,19 @@ func lineSegments(l string) []string {
 }
 
 // orgLineOK rules out lines that cannot be an organisation name: too long,
-// an address, URL or label, a sentence, our own organisation.
-func orgLineOK(s string) bool {
-	if len(s) < 3 || len(s) > 100 || len(strings.Fields(s)) > 12 {
-		return false
+// an address, URL or label, a sentence, our own organisation. f is
+// foldText(s), or "" when s is too short or too long to look at.
+func orgLineOK(s string) (f string, ok bool) {
+	if len(s) < 3 || len(s) > 100 || moreFieldsThan(s, 12) {
+		return "", false
 	}
-	f := foldText(s)
+	f = foldText(s)
 	if strings.Contains(f, "@") || strings.Contains(f, "www.") || strings.Contains(f, "http") ||
 		strings.Contains(f, "po-raad") || strings.Contains(f, "po raad") || strings.Contains(f, "projectleiding passend onderwijs") {
-		return false
+		return f, false
 	}
 	if strings.ContainsAny(s, ":?!;") || (hasASCIIDigit(f) && streetRe.MatchString(f)) { // streetRe needs a digit
-		return false
+		return f, false
 	}
 	digits := 0
 	for _, r := range s {
@@ -230,20 +249,39 @@ func orgLineOK(s string) bool {
 			digits++
 		}
 	}
-	return digits <= 4
+	return f, digits <= 4
 }
 
 // streetRe matches a street address ("Schoolstraat 12"), which is no
 // organisation even when it contains "school".
 var streetRe = regexp.MustCompile(`[a-z](?:straat|laan|weg|plein|pad|dreef|singel|kade|gracht|hof|park|markt)\s+\d`)
 
-// hasLeadWord reports whether the folded line f starts with one of words
-// (each one or more whole words). A council followed by a function
-// ("OPR-voorzitter", "GMR-lid") names a function, not an organisation.
-func hasLeadWord(f string, words []string) bool {
+// leadWords are words that start a line, each one or more whole words.
+type leadWords struct {
+	list  []string
+	first map[string]bool // the first word of each
+}
+
+func newLeadWords(list []string) *leadWords {
+	lw := &leadWords{list: list, first: map[string]bool{}}
+	for _, w := range list {
+		lw.first[firstWord(w)] = true
+	}
+	return lw
+}
+
+var orgLeads = newLeadWords(orgLeadWords)
+
+// hasLeadWord reports whether the folded line f starts with one of words.
+// A council followed by a function ("OPR-voorzitter", "GMR-lid") names a
+// function, not an organisation.
+func hasLeadWord(f string, words *leadWords) bool {
+	if !words.first[firstWord(f)] {
+		return false // no lead word starts with the same word
+	}
 	ws := wordsOf(f)
 	j := strings.Join(ws, " ")
-	for _, w := range words {
+	for _, w := range words.list {
 		if j == w || strings.HasPrefix(j, w+" ") {
 			if slices.Contains(councilWords, w) && len(ws) > 1 && isFunctionLine(ws[1]) {
 				return false
@@ -254,18 +292,44 @@ func hasLeadWord(f string, words []string) bool {
 	return false
 }
 
+// firstWord is wordsOf(s)[0], or "" when s has no word.
+func firstWord(s string) string {
+	f := foldText(s)
+	start := -1
+	for i := 0; i < len(f); {
+		c := f[i]
+		word, size := asciiClass[c] == classWord, 1
+		if c >= utf8.RuneSelf {
+			var r rune
+			r, size = utf8.DecodeRuneInString(f[i:])
+			word = isWordRune(r)
+		}
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			return f[start:i]
+		}
+		i += size
+	}
+	if start >= 0 {
+		return f[start:]
+	}
+	return ""
+}
+
 // councilWords are lead words of participation councils.
 var councilWords = []string{"opr", "gmr", "medezeggenschapsraad", "ondersteuningsplanraad"}
 
 // isFunctionLine reports whether the folded line f starts with a function
 // word, also as the start of a compound ("beleidsmedewerker").
 func isFunctionLine(f string) bool {
-	ws := wordsOf(f)
-	if len(ws) == 0 {
+	w0 := firstWord(f)
+	if w0 == "" {
 		return false
 	}
 	for _, w := range functionWords {
-		if ws[0] == w || (len(w) >= 4 && strings.HasPrefix(ws[0], w)) {
+		if w0 == w || (len(w) >= 4 && strings.HasPrefix(w0, w)) {
 			return true
 		}
 	}
@@ -290,7 +354,93 @@ func containsAny(s string, subs []string) bool {
 
 // Phone numbers: +31 (0)35 628 91 40, +31 35 628 91 40, (0224) 28 43 10,
 // 0223 - 76 14 20, 035 – 677 20 41, 06-41 27 83 95, 06 - 5193 0472.
-var phoneRe = regexp.MustCompile(`(?:\+\d{1,3}[ \t]?(?:\(0\)[ \t]?)?\d|\(0\d{1,4}\)[ \t]*\d|\b0\d)[\d \t.\-–/]*\d`)
+// phoneAt matches the regular expression
+//
+//	(?:\+\d{1,3}[ \t]?(?:\(0\)[ \t]?)?\d|\(0\d{1,4}\)[ \t]*\d|\b0\d)[\d \t.\-–/]*\d
+//
+// at s[i], with its backtracking, and returns the end of the match or -1.
+func phoneAt(s string, i int) int {
+	switch s[i] {
+	case '+':
+		d := digitRun(s, i+1)
+		for k := min(d, 3); k >= 1; k-- {
+			p0 := i + 1 + k
+			for p := afterBlank(s, p0); p >= p0; p-- {
+				if strings.HasPrefix(s[p:], "(0)") {
+					for q := afterBlank(s, p+3); q >= p+3; q-- {
+						if e := phoneTail(s, q); e >= 0 {
+							return e
+						}
+					}
+				}
+				if e := phoneTail(s, p); e >= 0 {
+					return e
+				}
+			}
+		}
+	case '(':
+		if !strings.HasPrefix(s[i:], "(0") {
+			return -1
+		}
+		d := digitRun(s, i+2)
+		p := i + 2 + d
+		if d < 1 || d > 4 || p >= len(s) || s[p] != ')' {
+			return -1
+		}
+		p++
+		for p < len(s) && (s[p] == ' ' || s[p] == '\t') {
+			p++
+		}
+		return phoneTail(s, p)
+	case '0':
+		if i > 0 && isASCIIWordByte(s[i-1]) || i+1 >= len(s) || !isASCIIDigit(s[i+1]) {
+			return -1
+		}
+		return phoneTail(s, i+1)
+	}
+	return -1
+}
+
+// phoneTail matches `\d[\d \t.\-–/]*\d` at s[i]: the end is after the
+// last digit of the run of those characters, which needs two digits.
+func phoneTail(s string, i int) int {
+	if i >= len(s) || !isASCIIDigit(s[i]) {
+		return -1
+	}
+	end := -1
+	for j := i + 1; j < len(s); {
+		switch c := s[j]; {
+		case isASCIIDigit(c):
+			j++
+			end = j
+		case c == ' ' || c == '\t' || c == '.' || c == '-' || c == '/':
+			j++
+		case strings.HasPrefix(s[j:], "–"):
+			j += len("–")
+		default:
+			return end
+		}
+	}
+	return end
+}
+
+// digitRun returns how many ASCII digits start s[i:].
+func digitRun(s string, i int) int {
+	n := 0
+	for i+n < len(s) && isASCIIDigit(s[i+n]) {
+		n++
+	}
+	return n
+}
+
+// afterBlank returns i+1 when s[i] is a space or tab, else i: with
+// `[ \t]?` the longer match is tried first.
+func afterBlank(s string, i int) int {
+	if i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		return i + 1
+	}
+	return i
+}
 
 var dateLikeRe = regexp.MustCompile(`^\d{1,2}[-./ ]\d{1,2}[-./ ](?:19|20)\d\d`)
 
@@ -298,15 +448,22 @@ var dateLikeRe = regexp.MustCompile(`^\d{1,2}[-./ ]\d{1,2}[-./ ](?:19|20)\d\d`)
 func phoneInLines(lines []string) string {
 	for _, l := range lines {
 		if !hasASCIIDigit(l) {
-			continue // phoneRe needs a digit
+			continue // a number needs a digit
 		}
-		for _, loc := range phoneRe.FindAllStringIndex(l, -1) {
-			if isFaxLabel(l[:loc[0]]) {
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; c != '+' && c != '(' && c != '0' {
 				continue
 			}
-			if p := validPhone(l[loc[0]:loc[1]]); p != "" {
-				return p
+			end := phoneAt(l, i)
+			if end < 0 {
+				continue
 			}
+			if !isFaxLabel(l[:i]) {
+				if p := validPhone(l[i:end]); p != "" {
+					return p
+				}
+			}
+			i = end - 1
 		}
 	}
 	return ""

@@ -1,6 +1,11 @@
 package intake
 
-import "testing"
+import (
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"testing"
+)
 
 func TestExtractContact(t *testing.T) {
 	tests := []struct {
@@ -77,6 +82,43 @@ func TestValidPhone(t *testing.T) {
 	} {
 		if got := validPhone(in); got != want {
 			t.Errorf("validPhone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// phoneRe is the pattern that phoneAt matches by hand.
+var phoneRe = regexp.MustCompile(`(?:\+\d{1,3}[ \t]?(?:\(0\)[ \t]?)?\d|\(0\d{1,4}\)[ \t]*\d|\b0\d)[\d \t.\-–/]*\d`)
+
+// phoneMatches lists the matches of phoneAt as FindAllStringIndex does.
+func phoneMatches(s string) [][]int {
+	var out [][]int
+	for i := 0; i < len(s); i++ {
+		if end := phoneAt(s, i); end >= 0 {
+			out = append(out, []int{i, end})
+			i = end - 1
+		}
+	}
+	return out
+}
+
+func TestPhoneAtMatchesRegexp(t *testing.T) {
+	cases := []string{
+		"+31 (0)35 628 91 40", "+31 35 628 91 40", "(0224) 28 43 10", "0223 - 76 14 20", "035 – 677 20 41", "06-41 27 83 95",
+		"06 - 5193 0472", "+316", "+31 6", "+3", "+31(0)6", "+31 (0) 6 1", "(0)", "(01234)5", "(012345) 6", "(0123)  \t 45", "a06 12", "_06 12",
+		"é06 12", "0", "00", "0-", "06-", "06 –", "06–1", "+1234 5", "tel 020-1234567/8 fax", "2026-02-03 10:14", "+31 (0)", "+ 31 6",
+	}
+	alphabet := []string{"0", "1", "6", "9", "+", "(", ")", " ", "\t", ".", "-", "–", "/", "a", "_", "é", ":", "T"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		var b []byte
+		for range 1 + r.IntN(16) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := phoneMatches(s), phoneRe.FindAllStringIndex(s, -1); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("phoneAt on %q: %v, want %v", s, got, want)
 		}
 	}
 }

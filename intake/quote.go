@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Quoted text never drives classification: a reply quotes our
@@ -27,7 +29,12 @@ import (
 // (an interleaved reply) is kept. Line endings become "\n"; trailing blank
 // lines are removed.
 func StripQuoted(text string) string {
-	lines := splitLines(text)
+	return strings.Join(stripQuotedLines(splitLines(text)), "\n")
+}
+
+// stripQuotedLines is StripQuoted on the lines of a text: the lines kept,
+// without trailing blank lines.
+func stripQuotedLines(lines []string) []string {
 	out := make([]string, 0, len(lines))
 	for i := 0; i < len(lines); i++ {
 		t := strings.TrimSpace(lines[i])
@@ -52,7 +59,7 @@ func StripQuoted(text string) string {
 		}
 		out = append(out, lines[i])
 	}
-	return joinTrimmed(out)
+	return trimBlankTail(out)
 }
 
 // StripSignature returns text up to the closing greeting ("Met vriendelijke
@@ -69,6 +76,27 @@ func StripSignature(text string) string {
 	return joinTrimmed(lines)
 }
 
+// strippedText is a text's lines without the quoted parts (StripQuoted)
+// and the line where its signature starts (signatureStart), or -1.
+type strippedText struct {
+	lines []string
+	sig   int
+}
+
+// stripText strips the quoted parts of the text of lines.
+func stripText(lines []string) strippedText {
+	q := stripQuotedLines(lines)
+	return strippedText{lines: q, sig: signatureStart(q)}
+}
+
+// body is StripSignature(StripQuoted(text)) as lines.
+func (s strippedText) body() []string {
+	if s.sig >= 0 {
+		return trimBlankTail(s.lines[:s.sig])
+	}
+	return s.lines
+}
+
 // signatureStart returns the index of the first line that starts the
 // signature (closing greeting, separator, disclaimer, footer), or -1.
 func signatureStart(lines []string) int {
@@ -81,19 +109,66 @@ func signatureStart(lines []string) int {
 }
 
 // Closing greetings, matched on the folded, lower-cased line without its
-// trailing punctuation. A sign-off is a short line: at most maxSignOffWords
-// words, so that a sentence that happens to begin with "groeten" is kept.
-var signOffRe = regexp.MustCompile(`^(?:` +
-	`(?:met )?(?:vriendelijke|hartelijke|collegiale|beste|warme|zonnige|hele|lieve|sportieve|goede|fijne) ?(?:groet|groeten|groetjes)` +
-	`|met (?:groet|groeten)` +
-	`|groet|groeten|groetjes|gegroet` +
-	`|mvg|vr gr|vrgr|m ?v ?g` +
-	`|hoogachtend` +
-	`|bij voorbaat (?:dank|bedankt)` +
-	`|(?:kind|best|warm|warmest|kindest|many thanks and kind) regards|regards` +
-	`|(?:yours )?sincerely|best wishes|all the best|cheers` +
-	`|mit freundlichen gr(?:u|ue)(?:ss|ß)en|viele gr(?:u|ue)(?:ss|ß)e` +
-	`)\b`)
+// trailing punctuation, as whole words at its start. A sign-off is a short
+// line: at most maxSignOffWords words, so that a sentence that happens to
+// begin with "groeten" is kept. signOffs spells out every greeting of the
+// regular expression that quote_test.go keeps (signOffRe) and checks
+// isSignOff against.
+var signOffs = func() map[string]bool {
+	set := map[string]bool{}
+	// alts expands "a|b" groups: each part lists alternatives.
+	var alts func(prefix string, parts [][]string)
+	alts = func(prefix string, parts [][]string) {
+		if len(parts) == 0 {
+			set[prefix] = true
+			return
+		}
+		for _, a := range parts[0] {
+			alts(prefix+a, parts[1:])
+		}
+	}
+	adjectives := []string{"vriendelijke", "hartelijke", "collegiale", "beste", "warme", "zonnige", "hele", "lieve", "sportieve", "goede", "fijne"}
+	alts("", [][]string{{"", "met "}, adjectives, {"", " "}, {"groet", "groeten", "groetjes"}})
+	alts("met ", [][]string{{"groet", "groeten"}})
+	alts("", [][]string{{"groet", "groeten", "groetjes", "gegroet", "mvg", "vr gr", "vrgr", "hoogachtend"}})
+	alts("m", [][]string{{"", " "}, {"v"}, {"", " "}, {"g"}})
+	alts("bij voorbaat ", [][]string{{"dank", "bedankt"}})
+	alts("", [][]string{{"kind ", "best ", "warm ", "warmest ", "kindest ", "many thanks and kind ", ""}, {"regards"}})
+	alts("", [][]string{{"yours sincerely", "sincerely", "best wishes", "all the best", "cheers"}})
+	alts("mit freundlichen gr", [][]string{{"u", "ue"}, {"ss", "ß"}, {"en"}})
+	alts("viele gr", [][]string{{"u", "ue"}, {"ss", "ß"}, {"e"}})
+	return set
+}()
+
+var signOffMaxLen = func() int {
+	n := 0
+	for s := range signOffs {
+		n = max(n, len(s))
+	}
+	return n
+}()
+
+// signOffFirstWords are the runs of ASCII word characters that signOffs
+// start with.
+var signOffFirstWords = func() map[string]bool {
+	set := map[string]bool{}
+	for s := range signOffs {
+		n := 0
+		for n < len(s) && isASCIIWordByte(s[n]) {
+			n++
+		}
+		set[s[:n]] = true
+	}
+	return set
+}()
+
+var signOffFirstWordMax = func() int {
+	n := 0
+	for w := range signOffFirstWords {
+		n = max(n, len(w))
+	}
+	return n
+}()
 
 const maxSignOffWords = 6
 
@@ -102,13 +177,80 @@ func isSignOff(line string) bool {
 	if t == "" || len(t) > 80 {
 		return false
 	}
-	f := foldText(t)
-	f = strings.TrimRight(f, " ,.!:;-")
-	f = strings.Join(strings.Fields(signOffPunct.Replace(f)), " ")
-	if len(strings.Fields(f)) > maxSignOffWords {
-		return false
+	// A line that starts with ASCII word characters up to an ASCII byte
+	// starts its normalised form with them in lower case: a cheap look at
+	// its first word first.
+	if k := asciiWordPrefix(t); k > 0 && (k == len(t) || t[k] < utf8.RuneSelf) {
+		if k > signOffFirstWordMax {
+			return false // longer than any first word
+		}
+		var wb [32]byte
+		if k <= len(wb) {
+			w := wb[:k]
+			for i := range w {
+				c := t[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				w[i] = c
+			}
+			if !signOffFirstWords[string(w)] {
+				return false
+			}
+		}
 	}
-	return signOffRe.MatchString(f)
+	var fb, nb [128]byte
+	f := appendFold(fb[:0], t)
+	for len(f) > 0 && strings.IndexByte(" ,.!:;-", f[len(f)-1]) >= 0 {
+		f = f[:len(f)-1]
+	}
+	// The words of f, split at white space and , . !, joined by one space.
+	n := nb[:0]
+	words, in := 0, false
+	for i := 0; i < len(f); {
+		r, size := rune(f[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(f[i:])
+		}
+		if r == ',' || r == '.' || r == '!' || unicode.IsSpace(r) {
+			in = false
+			i += size
+			continue
+		}
+		if !in {
+			if words++; words > maxSignOffWords {
+				return false
+			}
+			if words > 1 {
+				n = append(n, ' ')
+			}
+			in = true
+		}
+		n = append(n, f[i:i+size]...)
+		i += size
+	}
+	// A greeting of signOffs followed by a word boundary.
+	for j := 1; j <= len(n) && j <= signOffMaxLen; j++ {
+		if (j == len(n) || !isASCIIWordByte(n[j])) && isASCIIWordByte(n[j-1]) && signOffs[string(n[:j])] {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiWordPrefix returns how many ASCII word characters (as regexp's \b
+// counts them) s starts with.
+func asciiWordPrefix(s string) int {
+	n := 0
+	for n < len(s) && isASCIIWordByte(s[n]) {
+		n++
+	}
+	return n
+}
+
+// isASCIIWordByte reports whether b is a word character of regexp's \b.
+func isASCIIWordByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_'
 }
 
 func isSigSeparator(line string) bool {
@@ -139,23 +281,41 @@ var disclaimerPhrases = []string{
 }
 
 func isDisclaimer(line string) bool {
-	f := foldPrefix(strings.TrimSpace(line), disclaimerMaxLen)
-	if f == "" {
+	t := strings.TrimSpace(line)
+	if t == "" {
 		return false
 	}
+	if c := t[0]; c < utf8.RuneSelf {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if !disclaimerStarts[c] {
+			return false // no phrase starts with the line's first letter
+		}
+	}
+	var buf [64]byte
+	f := appendFoldPrefix(buf[:0], t, disclaimerMaxLen)
 	for _, p := range disclaimerPhrases {
-		if strings.HasPrefix(f, p) {
+		if len(f) >= len(p) && string(f[:len(p)]) == p {
 			return true
 		}
 	}
 	return false
 }
 
+// disclaimerStarts marks the first bytes of disclaimerPhrases.
+var disclaimerStarts = func() (set [256]bool) {
+	for _, p := range disclaimerPhrases {
+		set[p[0]] = true
+	}
+	return set
+}()
+
 // Separator lines that open a quoted original in Outlook and webmail.
 var originalMessageRe = regexp.MustCompile(`(?i)^-{2,}\s*(?:oorspronkelijk bericht|original message|origineel bericht|urspr(?:ü|ue)ngliche nachricht|message d'origine|reply message)\s*-{2,}$`)
 
 func isOriginalMessageLine(t string) bool {
-	return originalMessageRe.MatchString(t)
+	return strings.HasPrefix(t, "--") && originalMessageRe.MatchString(t)
 }
 
 // Markers that open a forwarded message in Gmail, Apple Mail, Thunderbird
@@ -163,6 +323,10 @@ func isOriginalMessageLine(t string) bool {
 var forwardMarkerRe = regexp.MustCompile(`(?i)^(?:-{2,}\s*(?:forwarded message|doorgestuurd bericht|doorgestuurde e-?mail|weitergeleitete nachricht|message transf[ée]r[ée])\s*-{2,}|begin (?:doorgestuurd bericht|forwarded message|van doorgestuurd bericht)\s*:?)$`)
 
 func isForwardMarker(t string) bool {
+	// The pattern needs "--" or "begin" first: a cheap look first.
+	if !strings.HasPrefix(t, "--") && (t == "" || t[0]|0x20 != 'b') {
+		return false
+	}
 	return forwardMarkerRe.MatchString(t)
 }
 
@@ -192,8 +356,12 @@ var (
 // "Van:/From:" line followed within the next lines by at least two other
 // header fields.
 func isHeaderBlockAt(lines []string, i int) bool {
-	// headerFromRe needs a colon: most lines are ruled out without it.
-	if i < 0 || i >= len(lines) || strings.IndexByte(lines[i], ':') < 0 || !headerFromRe.MatchString(strings.TrimSpace(lines[i])) {
+	// headerFromRe needs a colon and a field name starting with d, f, v or
+	// a: most lines are ruled out without it.
+	if i < 0 || i >= len(lines) || strings.IndexByte(lines[i], ':') < 0 {
+		return false
+	}
+	if t := strings.TrimSpace(lines[i]); !mayBeFromField(t) || !headerFromRe.MatchString(t) {
 		return false
 	}
 	n := 0
@@ -216,6 +384,21 @@ func isHeaderBlockAt(lines []string, i int) bool {
 		// only after at least one header field.
 		if n == 0 {
 			return false
+		}
+	}
+	return false
+}
+
+// mayBeFromField reports whether headerFromRe can match t: after the
+// leading '*', '>' and white space comes d, f, v or a in either case.
+func mayBeFromField(t string) bool {
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; c {
+		case '*', '>', ' ', '\t', '\n', '\f', '\r', '\v':
+			continue
+		default:
+			c |= 0x20
+			return c == 'd' || c == 'f' || c == 'v' || c == 'a'
 		}
 	}
 	return false
@@ -252,7 +435,9 @@ func attributionAt(lines []string, i int) int {
 		if len(joined) > 400 {
 			return 0
 		}
-		if attribEndRe.MatchString(joined) && hasAttribVerb(joined) && attribDetailRe.MatchString(joined) {
+		// attribEndRe needs a colon at the end: a cheap look first.
+		if strings.HasSuffix(strings.TrimRight(joined, " \t\n\f\r"), ":") &&
+			attribEndRe.MatchString(joined) && hasAttribVerb(joined) && attribDetailRe.MatchString(joined) {
 			return n
 		}
 	}
@@ -285,7 +470,13 @@ type forwardPart struct {
 // starts with FW:/Fwd:), because in a reply the same block quotes the mail
 // replied to.
 func splitForward(text string, subjectForward bool) (forwardPart, bool) {
-	lines := splitLines(text)
+	fp, _, _, ok := splitForwardLines(splitLines(text), subjectForward)
+	return fp, ok
+}
+
+// splitForwardLines is splitForward on the lines of a text; it also returns
+// the lines of the note and the body, without trailing blank lines.
+func splitForwardLines(lines []string, subjectForward bool) (fp forwardPart, note, body []string, ok bool) {
 	for i := 0; i < len(lines); i++ {
 		t := strings.TrimSpace(lines[i])
 		start := -1
@@ -302,7 +493,8 @@ func splitForward(text string, subjectForward bool) (forwardPart, bool) {
 		if start < 0 {
 			continue
 		}
-		fp := forwardPart{Note: joinTrimmed(lines[:i])}
+		note = trimBlankTail(lines[:i])
+		fp := forwardPart{Note: strings.Join(note, "\n")}
 		j := nextNonBlank(lines, start)
 		// Read the header block: field lines until the first blank line
 		// after at least one field.
@@ -334,10 +526,11 @@ func splitForward(text string, subjectForward bool) (forwardPart, bool) {
 			}
 			// A wrapped header value.
 		}
-		fp.Body = joinTrimmed(lines[min(nextNonBlank(lines, j), len(lines)):])
-		return fp, true
+		body = trimBlankTail(lines[min(nextNonBlank(lines, j), len(lines)):])
+		fp.Body = strings.Join(body, "\n")
+		return fp, note, body, true
 	}
-	return forwardPart{}, false
+	return forwardPart{}, nil, nil, false
 }
 
 // parseLooseAddress reads "Name <addr>", "addr" or "Name [mailto:addr]" as
@@ -374,11 +567,16 @@ func splitLines(text string) []string {
 
 // joinTrimmed joins lines with "\n" after dropping trailing blank lines.
 func joinTrimmed(lines []string) string {
+	return strings.Join(trimBlankTail(lines), "\n")
+}
+
+// trimBlankTail returns lines without its trailing blank lines.
+func trimBlankTail(lines []string) []string {
 	end := len(lines)
 	for end > 0 && strings.TrimSpace(lines[end-1]) == "" {
 		end--
 	}
-	return strings.Join(lines[:end], "\n")
+	return lines[:end]
 }
 
 func nextNonBlank(lines []string, i int) int {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -137,6 +138,63 @@ func TestSplitForward(t *testing.T) {
 	} {
 		if got := parseLooseAddress(in); got != want {
 			t.Errorf("parseLooseAddress(%q) = %+v, want %+v", in, got, want)
+		}
+	}
+}
+
+// signOffRe is the sign-off pattern that isSignOff matches by hand: a
+// greeting of signOffs at the start of the normalised line, as whole words.
+var signOffRe = regexp.MustCompile(`^(?:` +
+	`(?:met )?(?:vriendelijke|hartelijke|collegiale|beste|warme|zonnige|hele|lieve|sportieve|goede|fijne) ?(?:groet|groeten|groetjes)` +
+	`|met (?:groet|groeten)` +
+	`|groet|groeten|groetjes|gegroet` +
+	`|mvg|vr gr|vrgr|m ?v ?g` +
+	`|hoogachtend` +
+	`|bij voorbaat (?:dank|bedankt)` +
+	`|(?:kind|best|warm|warmest|kindest|many thanks and kind) regards|regards` +
+	`|(?:yours )?sincerely|best wishes|all the best|cheers` +
+	`|mit freundlichen gr(?:u|ue)(?:ss|ß)en|viele gr(?:u|ue)(?:ss|ß)e` +
+	`)\b`)
+
+// isSignOffRe is isSignOff as a regular expression over the normalised
+// line, the reference for the hand-written matcher.
+func isSignOffRe(line string) bool {
+	t := strings.TrimSpace(line)
+	if t == "" || len(t) > 80 {
+		return false
+	}
+	f := foldText(t)
+	f = strings.TrimRight(f, " ,.!:;-")
+	f = strings.Join(strings.Fields(strings.NewReplacer(",", " ", ".", " ", "!", " ").Replace(f)), " ")
+	if len(strings.Fields(f)) > maxSignOffWords {
+		return false
+	}
+	return signOffRe.MatchString(f)
+}
+
+func TestIsSignOffMatchesRegexp(t *testing.T) {
+	lines := []string{
+		"Met vriendelijke groet,", "met vriendelijke  groet!", "Vriendelijkegroeten", "MVG", "m v g", "mv g,", "m vg", "Mvg Jan", "mvgg",
+		"Groeten Jan", "Groetenis", "groet_x", "groet1", "Groet,", "Groetjes", "Gegroet", "Kind regards,", "Best regards", "Regards", "regardsx",
+		"Yours sincerely,", "Sincerely", "Cheers!", "Met groet", "Met groeten", "Met groetjes", "Vr gr", "Vrgr", "Hoogachtend,", "Bij voorbaat dank!",
+		"Bij voorbaat bedankt", "Mit freundlichen Grüßen", "Mit freundlichen Gruessen", "Viele Grüße", "All the best", "Best wishes",
+		"Many thanks and kind regards", "groeten uit utrecht en tot ziens bij de clinic", "groet; jan", "Met vriendelijke groet, Jan de Vries",
+		"\u00a0Met\u00a0vriendelijke\u00a0groet", "Met vriendelijke groet\u200b", "groet\u2003jan", "groet\u2001jan", "groetén", "groet\xff",
+		"", " ", "-- ", "Groet.Jan", "Groet!Jan", "groet-jan", "groet's", strings.Repeat("groet ", 20), "a b c d e f groet", "groet a b c d e f",
+		"groet a b c d e", "Met hartelijke groet -", "HEEL VEEL GROETEN", "Warme groetjes", "sportieve groet", "ẞ groet", "K groet",
+	}
+	for _, dir := range []string{"testdata/classify/extra", "testdata/classify/heldout", "testdata/classify/quote", classifySamplesDir} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err == nil {
+				lines = append(lines, splitLines(string(raw))...)
+			}
+		}
+	}
+	for _, l := range lines {
+		if got, want := isSignOff(l), isSignOffRe(l); got != want {
+			t.Errorf("isSignOff(%q) = %v, want %v", l, got, want)
 		}
 	}
 }

@@ -38,6 +38,7 @@ func ExtractAttachment(raw []byte, index int, w io.Writer) (a Attachment, err er
 		extract:   true,
 		wantIndex: index,
 		extractTo: w,
+		fast:      true,
 	}
 	top, ok := readTopHeader(raw, wk.prob)
 	if !ok {

@@ -10,8 +10,9 @@ import (
 )
 
 // FuzzParse checks that Parse and ExtractAttachment survive any input: no
-// panic, a message every time, valid UTF-8 throughout, and every listed
-// attachment extractable with the size Parse gave it.
+// panic, a message every time, valid UTF-8 throughout, the same message
+// with and without the fast paths, and every listed attachment extractable
+// with the size Parse gave it.
 func FuzzParse(f *testing.F) {
 	var seeds []string
 	for _, pattern := range []string{
@@ -34,6 +35,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m := Parse(raw)
 		checkParseInvariants(t, "fuzz", m)
+		checkFastMatchesGeneric(t, "fuzz", raw)
 		if m.Size != int64(len(raw)) {
 			t.Errorf("Size = %d, want %d", m.Size, len(raw))
 		}

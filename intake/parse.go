@@ -2,11 +2,11 @@ package intake
 
 // Parsing: raw RFC 5322 bytes in, a *Message out, never an error.
 //
-// go-message (github.com/emersion/go-message) provides the header type, the
-// Date and msg-id parsing of its mail package and the charset tables of its
-// charset package; addresses go through net/mail's AddressParser as in
-// go-message's mail.ParseAddressList, with a word decoder that does not
-// give up on unknown charsets. The structure of the message is walked here,
+// go-message (github.com/emersion/go-message) provides the msg-id parsing
+// of its mail package and the charset tables of its charset package; dates
+// go through net/mail's ParseDate and addresses through its AddressParser
+// as in go-message's mail.ParseAddressList, with a word decoder that does
+// not give up on unknown charsets. The structure of the message is walked here,
 // over the raw bytes, because real mail breaks the rules that a streaming
 // reader has to rely on (TESTING.md: plain go-message stops on 61 of the
 // 159 real-world corpus files): mbox envelope lines, junk before the
@@ -15,9 +15,15 @@ package intake
 // repairs it and recorded in Message.Problems.
 //
 // Memory: the raw message is read in place. Part bodies are slices of it,
-// attachments are decoded as a stream only to count their size, and only
-// body text (at most maxTextBytes) and small encoded attached messages are
-// copied.
+// attachments are only counted (base64 without decoding it), and only the
+// header fields Parse looks at, body text (at most maxTextBytes) and small
+// encoded attached messages are copied.
+//
+// Speed: the common shapes (plain ASCII addresses, msg-ids and
+// Content-Type values, RFC 5322 dates, quoted-printable and UTF-8 or Latin-1
+// text) take the fast paths of parse_fast.go, which give exactly what the
+// generic code gives or decline; parse(raw, false) runs the generic code
+// alone, and the tests and FuzzParse compare the two.
 //
 // The same walker serves Parse and ExtractAttachment (attachment.go), so an
 // attachment's Index always names the same part.
@@ -37,7 +43,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
 	"golang.org/x/text/encoding/charmap"
@@ -71,26 +76,42 @@ var envelopeHeaderKeys = []string{
 // cannot be decoded cleanly is repaired where possible and listed in
 // Problems; a message whose header cannot be read at all comes back with
 // Unparsed set and the raw bytes as its Text.
-func Parse(raw []byte) (m *Message) {
+func Parse(raw []byte) *Message {
+	return parse(raw, true)
+}
+
+// parse is Parse with the fast paths (fast) or only the generic code, which
+// the fast paths must agree with (TestParseFastMatchesGeneric, FuzzParse).
+func parse(raw []byte, fast bool) (m *Message) {
 	defer func() {
 		if r := recover(); r != nil {
 			m = unparsedMessage(raw, fmt.Sprintf("internal parser error: %v", r))
 		}
 	}()
 
-	prob := &problemList{}
+	// The parser's state in one allocation.
+	st := &struct {
+		prob  problemList
+		hints charsetHints
+		sink  bodySink
+		w     mimeWalker
+	}{}
+	prob := &st.prob
 	top, ok := readTopHeader(raw, prob)
 	if !ok {
 		return unparsedMessage(raw, "no readable header")
 	}
 	m = &Message{Size: int64(len(raw))}
-	decodeEnvelope(m, top.header, raw, prob)
+	st.hints.raw = raw
+	decodeEnvelope(m, top.header, &st.hints, prob, fast)
 
-	w := &mimeWalker{
+	w := &st.w
+	*w = mimeWalker{
 		prob:    prob,
 		msg:     m,
-		hints:   &charsetHints{raw: raw},
-		topSink: &bodySink{},
+		hints:   &st.hints,
+		topSink: &st.sink,
+		fast:    fast,
 	}
 	w.walkEntity(top.header, top.body, 0, walkCtx{sink: w.topSink})
 
@@ -123,13 +144,13 @@ func ParseHeader(rawHeader []byte, size int64) (m *Message) {
 		return m
 	}
 	m = &Message{Size: size}
-	decodeEnvelope(m, top.header, rawHeader, prob)
-	ct := parseContentType(top.header.Get("Content-Type"))
+	decodeEnvelope(m, top.header, &charsetHints{raw: rawHeader}, prob, true)
+	ct := parseContentType(top.header.Get("Content-Type"), true)
 	m.ContentType = ct.mediaType
 	if m.ContentType == "" {
 		m.ContentType = "text/plain"
 	}
-	m.ReportType = strings.ToLower(ct.params["report-type"])
+	m.ReportType = strings.ToLower(ct.param("report-type"))
 	prob.add(sizeCapProblem(size))
 	m.Problems = prob.list
 	return m
@@ -192,7 +213,7 @@ func (p *problemList) addf(format string, args ...any) {
 
 // headerBlock is a header read from raw bytes and the body that follows it.
 type headerBlock struct {
-	header message.Header
+	header partHeader
 	body   []byte
 }
 
@@ -220,7 +241,10 @@ func fieldKey(line []byte) ([]byte, int) {
 	if i <= 0 {
 		return nil, -1
 	}
-	key := bytes.TrimRight(line[:i], " \t")
+	key := line[:i]
+	for len(key) > 0 && (key[len(key)-1] == ' ' || key[len(key)-1] == '\t') {
+		key = key[:len(key)-1]
+	}
 	if len(key) == 0 {
 		return nil, -1
 	}
@@ -309,27 +333,40 @@ func isFieldLine(line []byte) bool {
 // not a field and not indented is joined to the previous field when more
 // fields follow it (a folded line that lost its indent); otherwise it is
 // taken as the start of a body that lacks its blank separator line.
+//
+// Only the fields that Parse looks at (usedHeaderKeys) are kept, their
+// values substrings of one string; Len counts them all.
 func readHeader(b []byte, prob *problemList) headerBlock {
+	// A field's value is made of pieces, trimmed lines (or the part of the
+	// first line after the colon) joined with a space; the pieces of all
+	// fields are listed in order in pieces.
+	type span struct{ start, end int } // in b
 	type field struct {
-		key   string
-		value []byte
-		cut   bool
+		keyStart, keyEnd int
+		p0, np           int // its pieces are pieces[p0:p0+np]
+		n                int // length of the joined value
+		cut              bool
 	}
-	var fields []field
+	var fieldBuf [32]field
+	var pieceBuf [64]span
+	fields, pieces := fieldBuf[:0], pieceBuf[:0]
 	appendValue := func(f *field, v []byte) {
 		v = bytes.TrimSpace(v)
 		if len(v) == 0 || f.cut {
 			return
 		}
-		if len(f.value) > 0 {
-			f.value = append(f.value, ' ')
+		if f.n > 0 {
+			f.n++ // the space between two pieces
 		}
-		if len(f.value)+len(v) > maxFieldBytes {
-			v = v[:maxFieldBytes-len(f.value)]
+		if f.n+len(v) > maxFieldBytes {
+			v = v[:maxFieldBytes-f.n]
 			f.cut = true
-			prob.addf("header field %s longer than %d bytes truncated", f.key, maxFieldBytes)
+			prob.addf("header field %s longer than %d bytes truncated", textproto.CanonicalMIMEHeaderKey(string(b[f.keyStart:f.keyEnd])), maxFieldBytes)
 		}
-		f.value = append(f.value, v...)
+		f.n += len(v)
+		start := cap(b) - cap(v)
+		pieces = append(pieces, span{start, start + len(v)})
+		f.np++
 	}
 
 	body := []byte(nil)
@@ -340,14 +377,20 @@ func readHeader(b []byte, prob *problemList) headerBlock {
 			body = next
 			break
 		}
+		indented := line[0] == ' ' || line[0] == '\t'
+		var key []byte
+		colon := -1
+		if !indented {
+			key, colon = fieldKey(line) // a field line when colon > 0 (isFieldLine)
+		}
 		switch {
-		case line[0] == ' ' || line[0] == '\t':
+		case indented:
 			if len(fields) > 0 {
 				appendValue(&fields[len(fields)-1], line)
 			}
-		case isFieldLine(line):
-			key, colon := fieldKey(line)
-			f := field{key: textproto.CanonicalMIMEHeaderKey(string(key))}
+		case colon > 0:
+			f := field{keyStart: cap(b) - cap(key), p0: len(pieces)}
+			f.keyEnd = f.keyStart + len(key)
 			appendValue(&f, line[colon+1:])
 			fields = append(fields, f)
 		case len(fields) > 0 && !bytes.HasPrefix(line, []byte("--")) && fieldFollows(next):
@@ -368,11 +411,51 @@ func readHeader(b []byte, prob *problemList) headerBlock {
 		}
 	}
 
-	// go-message's Header keeps fields in reverse order; add them back to
-	// front so that Get returns the first occurrence.
-	var h message.Header
-	for i := len(fields) - 1; i >= 0; i-- {
-		h.Add(fields[i].key, string(fields[i].value))
+	// Only the fields that Parse looks at are kept (usedHeaderKey), their
+	// values joined into one string.
+	var keyBuf [32]string
+	keys := keyBuf[:0]
+	end, cut, size, used := 0, false, 0, 0
+	for _, f := range fields {
+		end = max(end, f.keyEnd)
+		if f.np > 0 {
+			end = max(end, pieces[f.p0+f.np-1].end)
+		}
+		cut = cut || f.cut
+		k := usedHeaderKey(b[f.keyStart:f.keyEnd])
+		keys = append(keys, k)
+		if k != "" {
+			used++
+			size += f.n
+		}
+	}
+	h := partHeader{count: len(fields)}
+	// Values cut from valid UTF-8 without ESC need no charset repair.
+	h.clean = !cut && utf8.Valid(b[:end]) && bytes.IndexByte(b[:end], 0x1b) < 0
+	if used == 0 {
+		return headerBlock{header: h, body: body}
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for i, f := range fields {
+		if keys[i] == "" {
+			continue
+		}
+		for k, p := range pieces[f.p0 : f.p0+f.np] {
+			if k > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.Write(b[p.start:p.end])
+		}
+	}
+	text := sb.String()
+	h.fields = make([]headerField, 0, used)
+	off := 0
+	for i, f := range fields {
+		if keys[i] != "" {
+			h.fields = append(h.fields, headerField{key: keys[i], value: text[off : off+f.n]})
+			off += f.n
+		}
 	}
 	return headerBlock{header: h, body: body}
 }
@@ -396,21 +479,21 @@ func fieldFollows(b []byte) bool {
 // Envelope fields.
 
 // decodeEnvelope fills the header-derived fields of m.
-func decodeEnvelope(m *Message, h message.Header, raw []byte, prob *problemList) {
-	h = fix8bitHeader(h, &charsetHints{raw: raw})
-	mh := mail.Header{Header: h}
+func decodeEnvelope(m *Message, h partHeader, hints *charsetHints, prob *problemList, fast bool) {
+	raw := hints.raw
+	h = fix8bitHeader(h, hints)
 
 	m.Subject = cleanHeaderText(decodeHeaderText(h.Get("Subject")))
-	m.From = pickFrom(h, prob)
-	m.ReplyTo = parseAddressList(h.Get("Reply-To"))
-	m.To = parseAddressList(strings.Join(h.Values("To"), ", "))
-	m.Cc = parseAddressList(strings.Join(h.Values("Cc"), ", "))
+	m.From = pickFrom(h, prob, fast)
+	m.ReplyTo = parseAddresses(h.Get("Reply-To"), fast)
+	m.To = parseAddresses(joinValues(h, "To"), fast)
+	m.Cc = parseAddresses(joinValues(h, "Cc"), fast)
 
 	switch v := h.Get("Date"); {
 	case v == "":
 		prob.add("no Date header")
 	default:
-		d, err := mh.Date()
+		d, err := parseDate(v, fast)
 		if err != nil {
 			d, err = parseDateLenient(v)
 		}
@@ -421,50 +504,96 @@ func decodeEnvelope(m *Message, h message.Header, raw []byte, prob *problemList)
 		m.Date = d
 	}
 
-	m.MessageID = parseMessageID(mh)
+	m.MessageID = parseMessageID(h, fast)
 	if m.MessageID == "" {
 		m.MessageID = syntheticMessageID(raw)
 		prob.add("no Message-ID; synthesised from the content hash")
 	}
-	m.InReplyTo = parseMessageIDList(mh, "In-Reply-To")
-	m.References = parseMessageIDList(mh, "References")
+	m.InReplyTo = parseMessageIDList(h, "In-Reply-To", fast)
+	m.References = parseMessageIDList(h, "References", fast)
 
-	m.Header = make(map[string][]string)
-	for _, k := range envelopeHeaderKeys {
-		for _, v := range h.Values(k) {
-			m.Header[k] = append(m.Header[k], cleanHeaderText(decodeHeaderText(v)))
+	// The fields in message order, so that each key's values keep their
+	// order; a key's first value shares one backing array with the others.
+	type found struct {
+		name  string
+		value string
+	}
+	var buf [16]found
+	list := buf[:0]
+	for _, f := range h.fields {
+		if k, ok := envelopeHeaderNames[f.key]; ok {
+			list = append(list, found{k, f.value})
 		}
 	}
-	if len(m.Header) == 0 {
-		m.Header = nil
+	if len(list) == 0 {
+		return
 	}
+	m.Header = make(map[string][]string, len(list))
+	values := make([]string, len(list))
+	for i, f := range list {
+		v := cleanHeaderText(decodeHeaderText(f.value))
+		if have, ok := m.Header[f.name]; ok {
+			m.Header[f.name] = append(have, v)
+			continue
+		}
+		values[i] = v
+		m.Header[f.name] = values[i : i+1 : i+1]
+	}
+}
+
+// envelopeHeaderNames maps the canonical form of each envelopeHeaderKeys
+// entry to its spelling in Message.Header.
+var envelopeHeaderNames = func() map[string]string {
+	m := make(map[string]string, len(envelopeHeaderKeys))
+	for _, k := range envelopeHeaderKeys {
+		m[textproto.CanonicalMIMEHeaderKey(k)] = k
+	}
+	return m
+}()
+
+// joinValues returns the values of every field k joined with ", ".
+func joinValues(h partHeader, k string) string {
+	n, one := 0, ""
+	for _, f := range h.fields {
+		if f.key == k {
+			n, one = n+1, f.value
+		}
+	}
+	if n <= 1 {
+		return one
+	}
+	return strings.Join(h.Values(k), ", ")
 }
 
 // pickFrom returns the sender: the first From address that has an '@'
 // (a broken first From field or an empty "<>" is passed over), else the
 // Sender or Reply-To address, else whatever From holds ("MAILER-DAEMON").
-func pickFrom(h message.Header, prob *problemList) Address {
-	var first *Address
-	for _, v := range h.Values("From") {
-		for _, a := range parseAddressList(v) {
+func pickFrom(h partHeader, prob *problemList, fast bool) Address {
+	var first Address
+	haveFirst := false
+	for _, f := range h.fields {
+		if f.key != "From" {
+			continue
+		}
+		for _, a := range parseAddresses(f.value, fast) {
 			if strings.Contains(a.Address, "@") {
 				return a
 			}
-			if first == nil && a.Address != "" {
-				first = &a
+			if !haveFirst && a.Address != "" {
+				first, haveFirst = a, true
 			}
 		}
 	}
 	for _, k := range []string{"Sender", "Reply-To"} {
-		for _, a := range parseAddressList(h.Get(k)) {
+		for _, a := range parseAddresses(h.Get(k), fast) {
 			if strings.Contains(a.Address, "@") {
 				prob.addf("no usable From address; %s used", k)
 				return a
 			}
 		}
 	}
-	if first != nil {
-		return *first
+	if haveFirst {
+		return first
 	}
 	prob.add("no From address")
 	return Address{}
@@ -578,11 +707,13 @@ func indexFold(b []byte, needle string) int {
 
 // fix8bitHeader returns h with every field value that holds raw 8-bit
 // bytes (or raw ISO-2022-JP) converted to UTF-8 using the hints.
-func fix8bitHeader(h message.Header, hints *charsetHints) message.Header {
+func fix8bitHeader(h partHeader, hints *charsetHints) partHeader {
+	if h.clean {
+		return h
+	}
 	needs := false
-	for f := h.Fields(); f.Next(); {
-		v := f.Value()
-		if !utf8.ValidString(v) || strings.IndexByte(v, 0x1b) >= 0 {
+	for _, f := range h.fields {
+		if !utf8.ValidString(f.value) || strings.IndexByte(f.value, 0x1b) >= 0 {
 			needs = true
 			break
 		}
@@ -590,14 +721,9 @@ func fix8bitHeader(h message.Header, hints *charsetHints) message.Header {
 	if !needs {
 		return h
 	}
-	type kv struct{ k, v string }
-	var fields []kv
-	for f := h.Fields(); f.Next(); {
-		fields = append(fields, kv{f.Key(), hints.decode(f.Value())})
-	}
-	var out message.Header
-	for i := len(fields) - 1; i >= 0; i-- {
-		out.Add(fields[i].k, fields[i].v)
+	out := partHeader{fields: make([]headerField, len(h.fields)), count: h.count}
+	for i, f := range h.fields {
+		out.fields[i] = headerField{key: f.key, value: hints.decode(f.value)}
 	}
 	return out
 }
@@ -717,6 +843,9 @@ func splitEncodedWord(s string) (word, rest, text string, ok bool) {
 // cleanHeaderText makes a decoded header value safe to show on one line:
 // valid UTF-8, no NUL or line breaks, no surrounding space.
 func cleanHeaderText(s string) string {
+	if isCleanHeaderText(s) {
+		return strings.TrimSpace(s)
+	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		switch {
@@ -736,7 +865,9 @@ func cleanHeaderText(s string) string {
 
 // cleanText makes a body text valid UTF-8 without NUL bytes.
 func cleanText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
@@ -759,6 +890,11 @@ var addressParser = &netmail.AddressParser{WordDecoder: lenientWordDecoder}
 // RFC 5322 each element is parsed on its own, and what still fails is taken
 // apart by hand: "Name <addr>", "addr (Name)" or a bare address.
 func parseAddressList(v string) []Address {
+	return parseAddresses(v, true)
+}
+
+// parseAddresses is parseAddressList with or without its fast path.
+func parseAddresses(v string, fast bool) []Address {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil
@@ -768,6 +904,11 @@ func parseAddressList(v string) []Address {
 	}
 	if len(v) > maxFieldBytes {
 		v = v[:maxFieldBytes]
+	}
+	if fast {
+		if out, ok := fastAddressList(v); ok {
+			return out
+		}
 	}
 	if list, err := addressParser.ParseList(v); err == nil {
 		out := make([]Address, 0, len(list))
@@ -908,11 +1049,20 @@ func lenientAddress(s string) (Address, bool) {
 
 // parseMessageID returns the Message-ID without angle brackets, leniently
 // when the field is not RFC 5322.
-func parseMessageID(h mail.Header) string {
-	if id, err := h.MessageID(); err == nil && id != "" {
+func parseMessageID(h partHeader, fast bool) string {
+	v := h.Get("Message-Id")
+	if v == "" {
+		return ""
+	}
+	if fast {
+		if ids, ok := fastMsgIDs(v, true); ok {
+			return ids[0]
+		}
+	}
+	if id, err := goMessageHeader("Message-Id", v).MessageID(); err == nil && id != "" {
 		return cleanHeaderText(id)
 	}
-	ids := lenientMessageIDs(h.Get("Message-Id"))
+	ids := lenientMessageIDs(v)
 	if len(ids) == 0 {
 		return ""
 	}
@@ -920,11 +1070,17 @@ func parseMessageID(h mail.Header) string {
 }
 
 // parseMessageIDList returns the msg-ids of In-Reply-To or References.
-func parseMessageIDList(h mail.Header, key string) []string {
-	if h.Get(key) == "" {
+func parseMessageIDList(h partHeader, key string, fast bool) []string {
+	v := h.Get(key)
+	if v == "" {
 		return nil
 	}
-	if ids, err := h.MsgIDList(key); err == nil && len(ids) > 0 {
+	if fast {
+		if ids, ok := fastMsgIDs(v, false); ok {
+			return ids
+		}
+	}
+	if ids, err := goMessageHeader(key, v).MsgIDList(key); err == nil && len(ids) > 0 {
 		out := make([]string, 0, len(ids))
 		for _, id := range ids {
 			if id = cleanHeaderText(id); id != "" {
@@ -934,6 +1090,14 @@ func parseMessageIDList(h mail.Header, key string) []string {
 		return out
 	}
 	return lenientMessageIDs(strings.Join(h.Values(key), " "))
+}
+
+// goMessageHeader is a go-message header with one field, for its msg-id
+// parsers.
+func goMessageHeader(key, value string) *mail.Header {
+	h := &mail.Header{}
+	h.Set(key, value)
+	return h
 }
 
 // lenientMessageIDs finds <...> tokens in v; without any, the words of v
@@ -1035,10 +1199,30 @@ type mediaHeader struct {
 	mediaType string            // lower case; "" when absent
 	params    map[string]string // lower-case names, decoded values
 	broken    bool              // the value was not well-formed
+
+	// The fast path (fastMediaHeader) keeps a few parameters here instead
+	// of in params.
+	few  [4]mediaParam
+	nFew int
 }
 
-func parseContentType(v string) mediaHeader {
-	mh := parseMediaHeader(v)
+type mediaParam struct{ name, value string }
+
+// param returns the value of the parameter name (lower case), or "".
+func (mh *mediaHeader) param(name string) string {
+	if mh.params != nil {
+		return mh.params[name]
+	}
+	for _, p := range mh.few[:mh.nFew] {
+		if p.name == name {
+			return p.value
+		}
+	}
+	return ""
+}
+
+func parseContentType(v string, fast bool) mediaHeader {
+	mh := parseMediaHeader(v, fast)
 	if mh.mediaType != "" && !strings.Contains(mh.mediaType, "/") {
 		// "text" alone and similar.
 		switch mh.mediaType {
@@ -1058,10 +1242,15 @@ func parseContentType(v string) mediaHeader {
 // and, where that fails or would drop an RFC 2231 value in a charset other
 // than UTF-8, with a lenient parser of its own. Values are RFC 2047 and
 // charset decoded.
-func parseMediaHeader(v string) mediaHeader {
+func parseMediaHeader(v string, fast bool) mediaHeader {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return mediaHeader{}
+	}
+	if fast {
+		if mh, ok := fastMediaHeader(v); ok {
+			return mh
+		}
 	}
 	var mh mediaHeader
 	mt, params, err := mime.ParseMediaType(v)
@@ -1324,12 +1513,11 @@ func mostlyUTF8(b []byte) bool {
 }
 
 func windows1252ToUTF8(b []byte) string {
-	out, err := charmap.Windows1252.NewDecoder().Bytes(b)
-	if err != nil {
-		return strings.ToValidUTF8(string(b), "\uFFFD")
-	}
-	return string(out)
+	return string(appendWindows1252(nil, b))
 }
+
+// windows1252Rune decodes one windows-1252 byte.
+func windows1252Rune(c byte) rune { return charmap.Windows1252.DecodeByte(c) }
 
 // htmlMetaCharset finds <meta charset=...> or the http-equiv form in the
 // first 4 KiB of an HTML body.
@@ -1377,6 +1565,7 @@ type mimeWalker struct {
 	hints   *charsetHints
 	topSink *bodySink
 	copyBuf []byte
+	fast    bool // take the fast paths
 
 	parts    int  // entities visited
 	attachN  int  // attachments seen
@@ -1414,12 +1603,12 @@ type altBranch struct {
 // bodySink collects the text of one message (the outer one or a forwarded
 // one).
 type bodySink struct {
-	text, html  strings.Builder
+	text, html  textBuf
 	truncated   bool
 	forwardText string // text of the first forwarded message that has any
 }
 
-func (s *bodySink) add(b *strings.Builder, t string, prob *problemList) {
+func (s *bodySink) add(b *textBuf, t string, prob *problemList) {
 	if b.Len()+len(t) > maxTextBytes {
 		if !s.truncated {
 			prob.addf("body text longer than %d bytes truncated", maxTextBytes)
@@ -1432,13 +1621,13 @@ func (s *bodySink) add(b *strings.Builder, t string, prob *problemList) {
 	}
 	if b.Len() > 0 && t != "" {
 		if !strings.HasSuffix(b.String(), "\n") {
-			b.WriteByte('\n')
+			b.writeByte('\n')
 		}
 		if b == &s.text {
-			b.WriteByte('\n')
+			b.writeByte('\n')
 		}
 	}
-	b.WriteString(t)
+	b.writeString(t)
 }
 
 // result returns the text (derived from the HTML when there is no plain
@@ -1454,7 +1643,7 @@ func (s *bodySink) result() (text, htmlBody string) {
 
 // walkEntity visits one entity and, for multiparts and attached messages,
 // its children.
-func (w *mimeWalker) walkEntity(h message.Header, body []byte, depth int, ctx walkCtx) {
+func (w *mimeWalker) walkEntity(h partHeader, body []byte, depth int, ctx walkCtx) {
 	if w.stopped {
 		return
 	}
@@ -1471,7 +1660,7 @@ func (w *mimeWalker) walkEntity(h message.Header, body []byte, depth int, ctx wa
 		h = fix8bitHeader(h, w.hints)
 	}
 	ctRaw := h.Get("Content-Type")
-	ct := parseContentType(ctRaw)
+	ct := parseContentType(ctRaw, w.fast)
 	if ct.broken && ctRaw != "" {
 		w.prob.add("malformed Content-Type")
 	}
@@ -1487,14 +1676,14 @@ func (w *mimeWalker) walkEntity(h message.Header, body []byte, depth int, ctx wa
 	}
 	if depth == 0 && w.msg != nil {
 		w.msg.ContentType = ct.mediaType
-		w.msg.ReportType = strings.ToLower(ct.params["report-type"])
+		w.msg.ReportType = strings.ToLower(ct.param("report-type"))
 	}
 
 	if strings.HasPrefix(ct.mediaType, "multipart/") {
-		boundary := ct.params["boundary"]
+		boundary := ct.param("boundary")
 		if boundary == "" {
 			w.prob.add("multipart without boundary; body treated as text")
-			ct = mediaHeader{mediaType: "text/plain", params: map[string]string{"charset": ct.params["charset"]}}
+			ct = mediaHeader{mediaType: "text/plain", params: map[string]string{"charset": ct.param("charset")}}
 			w.leaf(h, ct, body, depth, ctx)
 			return
 		}
@@ -1502,7 +1691,7 @@ func (w *mimeWalker) walkEntity(h message.Header, body []byte, depth int, ctx wa
 		if !found {
 			if len(bytes.TrimSpace(body)) > 0 {
 				w.prob.add("multipart body without boundary lines; treated as text")
-				ct = mediaHeader{mediaType: "text/plain", params: map[string]string{"charset": ct.params["charset"]}}
+				ct = mediaHeader{mediaType: "text/plain", params: map[string]string{"charset": ct.param("charset")}}
 				w.leaf(h, ct, body, depth, ctx)
 			} else {
 				w.prob.add("multipart without parts")
@@ -1557,6 +1746,7 @@ func readPartHeader(p []byte, prob *problemList) headerBlock {
 // delimiter line at all, closed false when the closing one is missing (the
 // last part then runs to the end). The bodies are slices of body.
 func splitMultipart(body []byte, boundary string) (parts [][]byte, found, closed bool) {
+	parts = make([][]byte, 0, 4)
 	delim := []byte("--" + boundary)
 	start := -1 // start of the current part's body
 	pos := 0
@@ -1607,11 +1797,11 @@ func splitMultipart(body []byte, boundary string) (parts [][]byte, found, closed
 
 // leaf handles a non-multipart entity: body text, attachment or attached
 // message.
-func (w *mimeWalker) leaf(h message.Header, ct mediaHeader, body []byte, depth int, ctx walkCtx) {
-	disp := parseMediaHeader(h.Get("Content-Disposition"))
-	name := disp.params["filename"]
+func (w *mimeWalker) leaf(h partHeader, ct mediaHeader, body []byte, depth int, ctx walkCtx) {
+	disp := parseMediaHeader(h.Get("Content-Disposition"), w.fast)
+	name := disp.param("filename")
 	if name == "" {
-		name = ct.params["name"]
+		name = ct.param("name")
 	}
 	cte := h.Get("Content-Transfer-Encoding")
 	enc := parseTransferEncoding(cte)
@@ -1686,31 +1876,36 @@ func (w *mimeWalker) bodyText(ct mediaHeader, enc transferEncoding, body []byte,
 		enc = encIdentity
 	}
 	var st decodeStats
-	r := newTransferReader(enc, body, &st)
-	b, err := io.ReadAll(io.LimitReader(r, maxTextBytes+1))
-	if err != nil {
-		w.prob.addf("body part could not be read completely: %v", err)
+	var b []byte
+	if w.fast {
+		b = decodeBodyBytes(enc, body, &st)
+	} else {
+		r := newTransferReader(enc, body, &st)
+		var err error
+		b, err = io.ReadAll(io.LimitReader(r, maxTextBytes+1))
+		if err != nil {
+			w.prob.addf("body part could not be read completely: %v", err)
+		}
 	}
 	w.noteDecodeStats(enc, st)
 	if len(b) > maxTextBytes {
 		b = b[:maxTextBytes]
 	}
 
-	label := ct.params["charset"]
+	label := ct.param("charset")
 	if label == "" && isHTML {
 		label = htmlMetaCharset(b)
 	}
-	text, note := decodeCharset(label, b)
+	text, note := decodeBodyText(label, b, w.fast)
 	if note != "" {
 		w.prob.add(note)
 	}
-	text = lineEndings.Replace(text)
 	if isHTML {
 		ctx.sink.add(&ctx.sink.html, text, w.prob)
 		return
 	}
-	if strings.EqualFold(ct.params["format"], "flowed") {
-		text = unflow(text, strings.EqualFold(ct.params["delsp"], "yes"))
+	if strings.EqualFold(ct.param("format"), "flowed") {
+		text = unflow(text, strings.EqualFold(ct.param("delsp"), "yes"))
 	}
 	ctx.sink.add(&ctx.sink.text, text, w.prob)
 }
@@ -1726,13 +1921,9 @@ func (w *mimeWalker) noteDecodeStats(enc transferEncoding, st decodeStats) {
 }
 
 // attachment lists (Parse) or copies out (ExtractAttachment) one
-// attachment. Its size is counted while decoding; the content is never
-// held in memory.
+// attachment. Parse only counts its decoded size (decodedSize; base64 is
+// counted without decoding it); the content is never held in memory.
 func (w *mimeWalker) attachment(ct mediaHeader, disp mediaHeader, name string, enc transferEncoding, body []byte, ctx walkCtx) {
-	w.attachmentFrom(ct, disp, name, func(st *decodeStats) io.Reader { return newTransferReader(enc, body, st) }, enc, ctx)
-}
-
-func (w *mimeWalker) attachmentFrom(ct mediaHeader, disp mediaHeader, name string, open func(*decodeStats) io.Reader, enc transferEncoding, ctx walkCtx) {
 	if ctx.forwarded {
 		// Parts of an attached message stay inside it.
 		return
@@ -1750,21 +1941,25 @@ func (w *mimeWalker) attachmentFrom(ct mediaHeader, disp mediaHeader, name strin
 			return
 		}
 		cw := &countWriter{w: w.extractTo}
-		_, err := io.CopyBuffer(cw, open(nil), w.copyBuf)
+		_, err := io.CopyBuffer(cw, newTransferReader(enc, body, nil), w.copyBuf)
 		a.Size = cw.n
 		w.extracted, w.extractErr, w.stopped = a, err, true
 		return
 	}
 	var st decodeStats
-	cw := &countWriter{}
-	if w.copyBuf == nil {
-		w.copyBuf = make([]byte, 32<<10)
-	}
-	if _, err := io.CopyBuffer(cw, open(&st), w.copyBuf); err != nil {
-		w.prob.addf("attachment %d could not be read completely: %v", index, err)
+	if w.fast {
+		a.Size = decodedSize(enc, body, &st)
+	} else {
+		cw := &countWriter{}
+		if w.copyBuf == nil {
+			w.copyBuf = make([]byte, 32<<10)
+		}
+		if _, err := io.CopyBuffer(cw, newTransferReader(enc, body, &st), w.copyBuf); err != nil {
+			w.prob.addf("attachment %d could not be read completely: %v", index, err)
+		}
+		a.Size = cw.n
 	}
 	w.noteDecodeStats(enc, st)
-	a.Size = cw.n
 	w.msg.Attachments = append(w.msg.Attachments, a)
 }
 
@@ -1783,7 +1978,7 @@ func (w *mimeWalker) attachedMessage(ct mediaHeader, disp mediaHeader, name stri
 		whole = len(content) <= maxForwardBytes
 	}
 	if whole {
-		w.attachmentFrom(ct, disp, name, func(*decodeStats) io.Reader { return bytes.NewReader(content) }, encIdentity, ctx)
+		w.attachment(ct, disp, name, encIdentity, content, ctx)
 	} else {
 		w.attachment(ct, disp, name, enc, body, ctx)
 	}
@@ -1797,7 +1992,7 @@ func (w *mimeWalker) attachedMessage(ct mediaHeader, disp mediaHeader, name stri
 		return
 	}
 	if w.msg != nil {
-		w.msg.Forwarded = append(w.msg.Forwarded, forwardedHeader(hb.header, w.hints))
+		w.msg.Forwarded = append(w.msg.Forwarded, forwardedHeader(hb.header, w.hints, w.fast))
 	}
 	if ct.mediaType == "text/rfc822-headers" {
 		return
@@ -1824,15 +2019,14 @@ func (w *mimeWalker) attachedMessage(ct mediaHeader, disp mediaHeader, name stri
 	}
 }
 
-func forwardedHeader(h message.Header, hints *charsetHints) ForwardedHeader {
+func forwardedHeader(h partHeader, hints *charsetHints, fast bool) ForwardedHeader {
 	h = fix8bitHeader(h, hints)
-	mh := mail.Header{Header: h}
 	f := ForwardedHeader{
-		MessageID: parseMessageID(mh),
+		MessageID: parseMessageID(h, fast),
 		Subject:   cleanHeaderText(decodeHeaderText(h.Get("Subject"))),
-		InReplyTo: parseMessageIDList(mh, "In-Reply-To"),
+		InReplyTo: parseMessageIDList(h, "In-Reply-To", fast),
 	}
-	if from := parseAddressList(h.Get("From")); len(from) > 0 {
+	if from := parseAddresses(h.Get("From"), fast); len(from) > 0 {
 		f.From = from[0]
 	}
 	return f
@@ -1891,6 +2085,7 @@ func unflow(s string, delsp bool) string {
 // breaks, entities are decoded and runs of blank lines collapse to one.
 func htmlToText(s string) string {
 	var b strings.Builder
+	b.Grow(len(s) / 2)
 	pre := 0
 	lineStart, space := true, false
 	writeText := func(t string) {
@@ -1906,7 +2101,20 @@ func htmlToText(s string) string {
 			space = false
 			return
 		}
-		for _, r := range t {
+		for i := 0; i < len(t); {
+			if isPlainHTMLTextByte(t[i]) {
+				// A run of ASCII that is not white space, at once.
+				j := i + 1
+				for j < len(t) && isPlainHTMLTextByte(t[j]) {
+					j++
+				}
+				b.WriteString(t[i:j])
+				lineStart, space = false, false
+				i = j
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(t[i:])
+			i += size
 			switch r {
 			case ' ', '\t', '\n', '\r', '\f', '\u00a0':
 				if !lineStart && !space {
@@ -2022,6 +2230,11 @@ func htmlToText(s string) string {
 		}
 	}
 	return tidyLines(b.String())
+}
+
+// isPlainHTMLTextByte reports whether c is ASCII and not white space.
+func isPlainHTMLTextByte(c byte) bool {
+	return c < utf8.RuneSelf && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f'
 }
 
 // tagEnd returns the length of the tag at s[0] whose name ends at k: up to

@@ -75,6 +75,7 @@ type Config struct {
 	Intake         Intake         `toml:"intake"`
 	Classification Classification `toml:"classification"`
 	Log            Log            `toml:"log"`
+	Runtime        Runtime        `toml:"runtime"`
 	Backup         Backup         `toml:"backup"`
 	Alerts         Alerts         `toml:"alerts"`
 	Retention      Retention      `toml:"retention"`
@@ -180,6 +181,9 @@ type SMTP struct {
 	// RetryBase is the wait before the second attempt at a mail, doubled
 	// per attempt up to an hour; default 30s.
 	RetryBase Duration `toml:"retry_base"`
+	// MaxConnections is how many connections the outbox is sent over in
+	// parallel; each stays open for 30s after its last mail. Default 4.
+	MaxConnections int `toml:"max_connections"`
 	// TLSInsecureSkipVerify accepts any certificate of the SMTP server (a
 	// self-signed one) instead of verifying it; Loket logs a warning at
 	// start. Default false.
@@ -215,8 +219,27 @@ type Intake struct {
 	// with a note. Default 50MB.
 	MaxMessageSize Size     `toml:"max_message_size"`
 	PollInterval   Duration `toml:"poll_interval"` // default 60s
-	BatchSize      int      `toml:"batch_size"`    // messages fetched per pass; default 50
+	BatchSize      int      `toml:"batch_size"`    // messages fetched per pass; default 2000
+	// IdleRecheck, above 0, asks the server for new mail (NOOP) this often
+	// instead of idling, for a server that tells an idling client of new
+	// mail late (Dovecot: 0.5s) but looks at the mailbox at every command.
+	// Default 0: pure IDLE.
+	IdleRecheck Duration `toml:"idle_recheck"`
 }
+
+// Runtime is the [runtime] section: the Go runtime of loket serve.
+type Runtime struct {
+	// MemoryLimit is a soft limit on the memory of loket serve (Go's
+	// GOMEMLIMIT): near it the garbage collector runs more often instead
+	// of letting the heap grow to twice what is live. 0, the default, sets
+	// none (a GOMEMLIMIT in the environment still applies); else at least
+	// MinMemoryLimit. Set it well above what the desk needs when busy:
+	// close to the live heap, the collector runs all the time.
+	MemoryLimit Size `toml:"memory_limit"`
+}
+
+// MinMemoryLimit is the smallest runtime.memory_limit other than 0.
+const MinMemoryLimit = 64 << 20
 
 // Classification is the [classification] section.
 type Classification struct {
@@ -293,11 +316,12 @@ type Mailbox struct {
 func Default() *Config {
 	return &Config{
 		SMTP: SMTP{
-			TLS:         TLSStartTLS,
-			Auth:        AuthPassword,
-			Timeout:     Duration{30 * time.Second},
-			MaxAttempts: 12,
-			RetryBase:   Duration{30 * time.Second},
+			TLS:            TLSStartTLS,
+			Auth:           AuthPassword,
+			Timeout:        Duration{30 * time.Second},
+			MaxAttempts:    12,
+			RetryBase:      Duration{30 * time.Second},
+			MaxConnections: 4,
 		},
 		Confirmations: Confirmations{
 			Enabled:          true,
@@ -323,7 +347,7 @@ func Default() *Config {
 		Intake: Intake{
 			MaxMessageSize: 50 * 1000 * 1000,
 			PollInterval:   Duration{60 * time.Second},
-			BatchSize:      50,
+			BatchSize:      2000,
 		},
 		Classification: Classification{
 			Threshold: 0.35,

@@ -89,6 +89,9 @@ func (c *Config) validate(r *report) {
 	if c.SMTP.MaxAttempts < 1 {
 		r.add(smtp.key("max_attempts"), "must be at least 1")
 	}
+	if c.SMTP.MaxConnections < 1 {
+		r.add(smtp.key("max_connections"), "must be at least 1")
+	}
 	v.validateAuth(smtp, c.SMTP.Auth, c.SMTP.OAuth2)
 	if c.SMTP.Auth == AuthOAuth2 && c.SMTP.Username == "" {
 		r.add(smtp.key("username"), "is required with auth = %q: the account Loket sends as", AuthOAuth2)
@@ -108,6 +111,13 @@ func (c *Config) validate(r *report) {
 	v.positive(dotted("intake.poll_interval"), int64(c.Intake.PollInterval.Duration))
 	if c.Intake.BatchSize < 1 {
 		r.add(dotted("intake.batch_size"), "must be at least 1")
+	}
+	if c.Intake.IdleRecheck.Duration < 0 {
+		r.add(dotted("intake.idle_recheck"), "must not be negative (0 switches it off)")
+	}
+
+	if m := c.Runtime.MemoryLimit; m != 0 && m < MinMemoryLimit {
+		r.add(dotted("runtime.memory_limit"), "must be 0 (no limit) or at least %s, not %s", Size(MinMemoryLimit), m)
 	}
 
 	cl := keyPath{"classification"}

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -32,23 +34,83 @@ type BatchHandler interface {
 // batches.
 const maxPendingBytes = 16 << 20
 
+// A message above bigMessageBytes is fetched and handed over alone, never
+// together with other messages: what is pending is stored before it is
+// fetched. Before one above releaseBytes is fetched, and again once it is
+// stored, garbage (its raw bytes, the store's copy of them) is collected
+// and returned to the operating system at once: Go would otherwise let the
+// heap grow to twice what was live before collecting, several copies of
+// the message (docs/PERFORMANCE.md).
+const (
+	bigMessageBytes = 1 << 20
+	releaseBytes    = 8 << 20
+)
+
 // handOver hands f to the Handler: at once for a plain Handler, else
-// with the next flush.
+// with the next flush; a big message goes alone, after what is pending.
 func (s *session) handOver(ctx context.Context, f *Fetched) error {
-	if _, ok := s.p.h.(BatchHandler); !ok {
-		return s.handleOne(ctx, f)
+	_, ok := s.p.h.(BatchHandler)
+	size := len(f.Raw)
+	if ok && size <= bigMessageBytes {
+		s.pending = append(s.pending, f)
+		s.pendingBytes += size
+		if s.pendingBytes >= maxPendingBytes {
+			return s.flush(ctx)
+		}
+		return nil
 	}
-	s.pending = append(s.pending, f)
-	s.pendingBytes += len(f.Raw)
-	if s.pendingBytes >= maxPendingBytes {
-		return s.flush(ctx)
+	if ok {
+		if err := s.flush(ctx); err != nil {
+			return err
+		}
 	}
-	return nil
+	err := s.handleOne(ctx, f)
+	f.Raw = nil
+	release(size)
+	return err
 }
 
-// flush hands the pending messages to the BatchHandler; when that fails,
-// one by one.
+// release collects garbage and returns it to the operating system after or
+// before a message of size bytes above releaseBytes, unless the live heap
+// is so much larger that the message's copies fit in Go's usual headroom:
+// a desk with a large heap then pays no extra collections.
+func release(size int) {
+	if size <= releaseBytes {
+		return
+	}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > 4*uint64(size) {
+		return
+	}
+	debug.FreeOSMemory()
+}
+
+// flush hands the pending messages to the BatchHandler and waits until
+// they are stored; when that fails, it hands them over one by one.
 func (s *session) flush(ctx context.Context) error {
+	if err := s.flushAsync(ctx); err != nil {
+		return err
+	}
+	return s.settle(ctx)
+}
+
+// batchFlight is a batch being stored while the session fetches the next.
+type batchFlight struct {
+	fs   []*Fetched
+	err  error
+	done chan struct{}
+}
+
+// flushAsync hands the pending messages to the BatchHandler in the
+// background, after the batch before them is settled, so that the next
+// FETCH overlaps their parsing and commit. Batches are stored one at a
+// time and in UID order, as with flush.
+func (s *session) flushAsync(ctx context.Context) error {
+	// The handler stores one batch at a time: settle the one before.
+	if err := s.settle(ctx); err != nil {
+		return err
+	}
 	fs := s.pending
 	s.pending, s.pendingBytes = nil, 0
 	if len(fs) == 0 {
@@ -59,7 +121,37 @@ func (s *session) flush(ctx context.Context) error {
 	for i, f := range fs {
 		batch[i] = *f
 	}
-	if err := bh.HandleBatch(ctx, batch); err != nil {
+	fl := &batchFlight{fs: fs, done: make(chan struct{})}
+	s.flight = fl
+	go func() {
+		defer close(fl.done)
+		fl.err = bh.HandleBatch(ctx, batch)
+	}()
+	return nil
+}
+
+// dropFlight waits for a batch still in the background when a pass ends
+// early (an error), so that no two batches are ever stored at once; what it
+// stored is in the store's cursor, which the next pass starts from.
+func (s *session) dropFlight() {
+	if fl := s.flight; fl != nil {
+		s.flight = nil
+		<-fl.done
+	}
+}
+
+// settle waits for the batch in the background, then records it (cursor,
+// count, the move to ProcessedFolder) or, when it failed, hands its
+// messages over one by one.
+func (s *session) settle(ctx context.Context) error {
+	fl := s.flight
+	if fl == nil {
+		return nil
+	}
+	s.flight = nil
+	<-fl.done
+	fs := fl.fs
+	if err := fl.err; err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -91,11 +183,13 @@ func (s *session) flush(ctx context.Context) error {
 
 // fetchAhead returns the message rest[0]. Small messages are fetched
 // together: one UID FETCH of BODY.PEEK[] for the run of UIDs from rest[0]
-// on whose sizes are at most MaxMessageSize, up to maxPendingBytes in all,
-// instead of a command and a round trip each. A message the run did not
-// bring (expunged meanwhile, or larger than it said) is fetched alone, as
-// before. Like fetch, it returns nil for a message that has gone.
-func (s *session) fetchAhead(rest []imap.UID, sizes map[imap.UID]int64) (*Fetched, error) {
+// on whose sizes are at most MaxMessageSize and bigMessageBytes, up to
+// maxPendingBytes in all, instead of a command and a round trip each. A
+// message the run did not bring (expunged meanwhile, or larger than it
+// said) is fetched alone, as before; before a big one, what is pending is
+// stored, so that it is held alone. Like fetch, it returns nil for a
+// message that has gone.
+func (s *session) fetchAhead(ctx context.Context, rest []imap.UID, sizes map[imap.UID]int64) (*Fetched, error) {
 	uid := rest[0]
 	size := sizes[uid]
 	if f, ok := s.ahead[uid]; ok {
@@ -103,7 +197,16 @@ func (s *session) fetchAhead(rest []imap.UID, sizes map[imap.UID]int64) (*Fetche
 		f.Size = size
 		return f, nil
 	}
-	if s.aheadCovered[uid] || size > s.p.cfg.MaxMessageSize {
+	small := min(s.p.cfg.MaxMessageSize, bigMessageBytes) // a big one is fetched alone
+	if size > small && size <= s.p.cfg.MaxMessageSize {
+		// Held alone: what is pending is stored first and, before a very
+		// big one, the garbage that left is returned.
+		if err := s.flush(ctx); err != nil {
+			return nil, err
+		}
+		release(int(size))
+	}
+	if s.aheadCovered[uid] || size > small {
 		return s.fetch(uid, size)
 	}
 	var run []imap.UID
@@ -113,7 +216,7 @@ func (s *session) fetchAhead(rest []imap.UID, sizes map[imap.UID]int64) (*Fetche
 		if !ok {
 			continue
 		}
-		if sz > s.p.cfg.MaxMessageSize || (len(run) > 0 && total+sz > maxPendingBytes) {
+		if sz > small || (len(run) > 0 && total+sz > maxPendingBytes) {
 			break
 		}
 		run = append(run, u)

@@ -1,9 +1,13 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -62,5 +66,106 @@ func TestPollerBatches(t *testing.T) {
 		t.Errorf("batches %s, Handle of UID 5 tried %d times (want 3)", batches, attempts5)
 	}
 	t.Logf("batches %s", batches)
+	h.checkContract(t)
+}
+
+// TestPollerBigMessageAlone checks that a message above bigMessageBytes is
+// handed over alone and whole: the batch before it is stored first, and it
+// is in no batch with other messages.
+func TestPollerBigMessageAlone(t *testing.T) {
+	srv := startIMAP(t)
+	var big []byte
+	for i := 1; i <= 7; i++ {
+		raw := testMessage(i)
+		if i == 4 {
+			line := strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 3)[:76] + "\r\n"
+			raw = append(raw, strings.Repeat(line, bigMessageBytes/len(line)+100)...)
+			big = raw
+		}
+		if err := srv.Append("desk", "INBOX", raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &batchHandler{testHandler: newTestHandler()}
+	cfg := configFor(srv, "desk", "geheim")
+	cfg.BatchSize = 10
+	p := newTestPoller(t, cfg, h)
+	run(t, p)
+	got := h.waitFor(t, 7, 10*time.Second)
+	if fmt.Sprint(uidsOf(got)) != "[1 2 3 4 5 6 7]" {
+		t.Errorf("UIDs %v", uidsOf(got))
+	}
+	if !bytes.Equal(got[3].Raw, big) || got[3].HeaderOnly {
+		t.Errorf("UID 4: %d bytes (header only %v), want the whole %d", len(got[3].Raw), got[3].HeaderOnly, len(big))
+	}
+	h.mu.Lock()
+	batches := fmt.Sprint(h.batches)
+	h.mu.Unlock()
+	if batches != "[[1 2 3] [5 6 7]]" {
+		t.Errorf("batches %s, want [[1 2 3] [5 6 7]] with UID 4 handed over alone", batches)
+	}
+	h.checkContract(t)
+}
+
+// slowBatchHandler stores batches slowly and notes how many it was given
+// at once, and whether the poller fetched the next batch meanwhile.
+type slowBatchHandler struct {
+	*batchHandler
+	running, most atomic.Int32
+}
+
+func (h *slowBatchHandler) HandleBatch(ctx context.Context, fs []Fetched) error {
+	n := h.running.Add(1)
+	defer h.running.Add(-1)
+	for {
+		m := h.most.Load()
+		if n <= m || h.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	return h.batchHandler.HandleBatch(ctx, fs)
+}
+
+// TestPollerBatchesOverlapFetch checks the pipelined flush: batches are
+// stored one at a time, in UID order, each whole, while the next is
+// fetched; a failing batch among them still goes one by one; the cursor
+// ends at the last UID.
+func TestPollerBatchesOverlapFetch(t *testing.T) {
+	srv := startIMAP(t)
+	for i := 1; i <= 20; i++ {
+		if err := srv.Append("desk", "INBOX", testMessage(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &slowBatchHandler{batchHandler: &batchHandler{testHandler: newTestHandler(), poison: 11}}
+	cfg := configFor(srv, "desk", "geheim")
+	cfg.BatchSize = 4
+	p := newTestPoller(t, cfg, h)
+	run(t, p)
+	got := h.waitFor(t, 20, 10*time.Second)
+	var want []uint32
+	for i := 1; i <= 20; i++ {
+		want = append(want, uint32(i))
+	}
+	if !slices.Equal(uidsOf(got), want) {
+		t.Errorf("UIDs %v, want %v", uidsOf(got), want)
+	}
+	if m := h.most.Load(); m != 1 {
+		t.Errorf("%d batches stored at once, want 1", m)
+	}
+	h.mu.Lock()
+	batches := fmt.Sprint(h.batches)
+	h.mu.Unlock()
+	if !strings.HasPrefix(batches, "[[1 2 3 4] [5 6 7 8] [9 10 11 12] [13 14 15 16]") {
+		t.Errorf("batches %s", batches)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Status().Cursor.LastUID != 20 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if c := p.Status().Cursor; c.LastUID != 20 {
+		t.Errorf("cursor %+v, want LastUID 20", c)
+	}
 	h.checkContract(t)
 }

@@ -30,7 +30,7 @@ const (
 	DefaultFolder         = "INBOX"
 	DefaultMaxMessageSize = 50 << 20 // bytes
 	DefaultPollInterval   = 60 * time.Second
-	DefaultBatchSize      = 50
+	DefaultBatchSize      = 2000
 	DefaultDialTimeout    = 30 * time.Second
 	DefaultCommandTimeout = 2 * time.Minute
 )
@@ -81,7 +81,18 @@ type MailboxConfig struct {
 	// has no IDLE, and how often IDLE is interrupted for a safety re-check.
 	// 0 means 60s.
 	PollInterval time.Duration
-	// BatchSize is how many UIDs one FETCH of sizes asks for. 0 means 50.
+	// IdleRecheck, above 0, looks at the mailbox with NOOP this often
+	// instead of idling (also on a server without IDLE). A server that
+	// delays telling an idling client of new mail (Dovecot: 0.5 s, fixed
+	// at compile time) looks at the mailbox at every NOOP, so new mail is
+	// found within IdleRecheck, at the cost of a command and a mailbox
+	// sync on the server per recheck. 0 (the default) idles undisturbed
+	// until the server reports new mail or PollInterval passes: right for
+	// servers that notify promptly (Microsoft 365), where frequent
+	// rechecks are only load.
+	IdleRecheck time.Duration
+	// BatchSize is how many UIDs one FETCH of sizes asks for, and so the
+	// most messages handed to a BatchHandler at once. 0 means 2000.
 	BatchSize int
 	// InitialSync says what happens on the first start (no stored cursor)
 	// to the mail already in the folder: InitialSyncImport (also ""),

@@ -28,7 +28,8 @@ func TestIngestBacklog(t *testing.T) {
 		}
 		return res
 	}
-	for uid, id := range map[uint32]string{1: "old1@x", 2: "old2@x"} {
+	for i, id := range []string{"old1@x", "old2@x"} { // in UID order: a lower UID after a higher one is skipped
+		uid := uint32(i + 1)
 		res := ingest(uid, id, true)
 		if !res.NewTicket || res.OutboxID != 0 || res.Queued != 0 || res.NoConfirmation != AuditImported {
 			t.Errorf("backlog UID %d: %+v", uid, res)

@@ -13,12 +13,13 @@ import (
 func (s *Store) IngestBatch(ins []Inbound, p *Policy) ([]IngestResult, error) {
 	out := make([]IngestResult, len(ins))
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		cc := cursorCache{}
 		for i, in := range ins {
 			if in.Msg == nil {
 				return fmt.Errorf("message %d: %w", i, errors.New("no parsed message"))
 			}
 			out[i] = IngestResult{}
-			if err := ingestTx(tx, in, p, &out[i]); err != nil {
+			if err := ingestCachedTx(tx, in, p, &out[i], cc); err != nil {
 				return fmt.Errorf("message %d <%s>: %w", i, in.Msg.MessageID, err)
 			}
 		}

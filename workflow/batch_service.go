@@ -8,6 +8,8 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,43 +19,111 @@ import (
 
 var _ intake.BatchHandler = (*Service)(nil)
 
-// HandleBatch implements intake.BatchHandler. A message that answers an
-// earlier one of the same batch is classified only after that one is
-// committed (the thread index must know it), so the batch is committed in
-// parts at such messages.
+// HandleBatch implements intake.BatchHandler. The batch is committed in
+// chunks of up to commitChunk messages, and the work of the next chunk
+// (parsing, classifying, working out its index words and JSON, all in
+// parallel) overlaps the commit of the previous one, so the serial commit
+// and the parallel work keep both going.
+//
+// A message that answers an earlier one of the same batch is classified
+// only after that one is committed (the thread index must know it), so a
+// chunk ends before such a message, and its classification waits for the
+// commit in flight.
 func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
-	msgs := parseAll(fs)
+	var (
+		flight  *commitFlight // the chunk being committed, if any
+		pending = map[string]bool{}
+		msgs    []*intake.Message // parsed messages of fs, from the front
+	)
+	wait := func() error {
+		if flight == nil {
+			return nil
+		}
+		f := flight
+		flight = nil
+		<-f.done
+		clear(pending)
+		if f.err != nil {
+			return f.err
+		}
+		s.afterCommit(f)
+		return nil
+	}
 	for len(fs) > 0 {
 		if err := ctx.Err(); err != nil {
-			return err
+			return errors.Join(err, wait())
 		}
-		n := independentPrefix(msgs)
-		ins := make([]Inbound, n)
-		classes := make([]intake.Classification, n)
-		parallel(n, func(i int) { classes[i] = s.Classify(msgs[i], fs[i].Mailbox) })
-		for i := range n {
-			f := fs[i]
-			ins[i] = boundedInbound(Inbound{Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
-				Raw: f.Raw, Msg: msgs[i], Class: classes[i], HeaderOnly: f.HeaderOnly, Backlog: f.Backlog})
+		if want := min(len(fs), commitChunk); len(msgs) < want {
+			msgs = append(msgs, parseAll(fs[len(msgs):want])...)
 		}
-		results, err := s.Store.IngestBatch(ins, s.Policy)
-		if err != nil {
-			return err
-		}
-		queued := false
-		for i, res := range results {
-			s.logResult(fs[i], msgs[i], classes[i], res)
-			if s.Observed != nil {
-				s.Observed(fs[i].Mailbox, classes[i], res)
+		n := independentPrefix(msgs, pending)
+		if n == 0 { // answers the chunk in flight: classify after its commit
+			if err := wait(); err != nil {
+				return err
 			}
-			queued = queued || res.OutboxID != 0 || res.Queued > 0
+			continue
 		}
-		if queued && s.Committed != nil {
-			s.Committed()
+		ins := make([]Inbound, n)
+		parallel(n, func(i int) {
+			f, m := fs[i], msgs[i]
+			in := boundedInbound(Inbound{Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
+				Raw: f.Raw, Msg: m, Class: s.Classify(m, f.Mailbox), HeaderOnly: f.HeaderOnly, Backlog: f.Backlog})
+			in.words = Words(in.Msg.Text)
+			if js, err := json.Marshal(in.Msg); err == nil {
+				in.msgJSON = js
+			}
+			if js, err := json.Marshal(&in.Class); err == nil {
+				in.classJSON = js
+			}
+			ins[i] = in
+		})
+		if err := wait(); err != nil {
+			return err
 		}
+		for _, in := range ins {
+			pending[strings.Trim(in.Msg.MessageID, "<> ")] = true
+		}
+		flight = s.startCommit(fs[:n], ins)
 		fs, msgs = fs[n:], msgs[n:]
 	}
-	return nil
+	return wait()
+}
+
+// commitChunk is the most messages committed in one transaction (a
+// variable for tests).
+var commitChunk = 256
+
+// commitFlight is one chunk's commit, running in its own goroutine.
+type commitFlight struct {
+	fs      []intake.Fetched
+	ins     []Inbound
+	results []IngestResult
+	err     error
+	done    chan struct{}
+}
+
+func (s *Service) startCommit(fs []intake.Fetched, ins []Inbound) *commitFlight {
+	f := &commitFlight{fs: fs, ins: ins, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.results, f.err = s.Store.IngestBatch(ins, s.Policy)
+	}()
+	return f
+}
+
+// afterCommit logs and reports a committed chunk and wakes the sender.
+func (s *Service) afterCommit(f *commitFlight) {
+	queued := false
+	for i, res := range f.results {
+		s.logResult(f.fs[i], f.ins[i].Msg, f.ins[i].Class, res)
+		if s.Observed != nil {
+			s.Observed(f.fs[i].Mailbox, f.ins[i].Class, res)
+		}
+		queued = queued || res.OutboxID != 0 || res.Queued > 0
+	}
+	if queued && s.Committed != nil {
+		s.Committed()
+	}
 }
 
 // parseAll parses the messages in parallel.
@@ -69,17 +139,17 @@ func parseAll(fs []intake.Fetched) []*intake.Message {
 	return msgs
 }
 
-// independentPrefix is how many messages from the start name no earlier
-// message of msgs in In-Reply-To or References; at least 1.
-func independentPrefix(msgs []*intake.Message) int {
+// independentPrefix is how many messages from the start name neither an
+// earlier message of msgs nor one in pending (trimmed Message-IDs not yet
+// committed) in In-Reply-To or References. Without pending it is at least 1.
+func independentPrefix(msgs []*intake.Message, pending map[string]bool) int {
 	seen := make(map[string]bool, len(msgs))
 	for i, m := range msgs {
-		if i > 0 {
-			for _, ids := range [][]string{m.InReplyTo, m.References} {
-				for _, id := range ids {
-					if seen[strings.Trim(id, "<> ")] {
-						return i
-					}
+		for _, ids := range [][]string{m.InReplyTo, m.References} {
+			for _, id := range ids {
+				id = strings.Trim(id, "<> ")
+				if (i > 0 && seen[id]) || pending[id] {
+					return i
 				}
 			}
 		}

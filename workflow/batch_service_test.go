@@ -64,21 +64,30 @@ func TestHandleBatchAsOneByOne(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	batched := newFixture(t)
-	svc2 := batched.service()
-	for b := range slices.Chunk(fetched(), 7) {
-		if err := svc2.HandleBatch(context.Background(), b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, got := summary(one), summary(batched)
-	if got != want {
-		t.Errorf("batched:\n%s\none by one:\n%s", got, want)
-	}
-	r1, _ := batched.store.TicketForMessageID("req-1@swv.example")
-	r2, _ := batched.store.TicketForMessageID("req-2@swv.example")
-	if r1 == "" || r1 != r2 {
-		t.Errorf("the follow-up in the same batch is on %q, its request on %q", r2, r1)
+	want := summary(one)
+	// Batches of 7 committed whole, and batches of 40 committed in chunks
+	// of 2, so that chunks are classified while others commit, and the
+	// follow-up's chunk waits for its request's commit.
+	for _, c := range []struct{ batch, chunk int }{{7, commitChunk}, {40, 2}} {
+		t.Run(fmt.Sprintf("batch%d-chunk%d", c.batch, c.chunk), func(t *testing.T) {
+			defer func(old int) { commitChunk = old }(commitChunk)
+			commitChunk = c.chunk
+			batched := newFixture(t)
+			svc2 := batched.service()
+			for b := range slices.Chunk(fetched(), c.batch) {
+				if err := svc2.HandleBatch(context.Background(), b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := summary(batched); got != want {
+				t.Errorf("batched:\n%s\none by one:\n%s", got, want)
+			}
+			r1, _ := batched.store.TicketForMessageID("req-1@swv.example")
+			r2, _ := batched.store.TicketForMessageID("req-2@swv.example")
+			if r1 == "" || r1 != r2 {
+				t.Errorf("the follow-up in the same batch is on %q, its request on %q", r2, r1)
+			}
+		})
 	}
 	t.Logf("%d messages", len(raws))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/poraad/loket/intake"
 	"github.com/poraad/loket/internal/mailtest"
@@ -223,5 +226,51 @@ func TestBigMessageOverIMAPHandledOnce(t *testing.T) {
 	}
 	if stored, err := f.store.Raw(tk.Messages[0].Seq); err != nil || !bytes.Equal(stored, raw) {
 		t.Errorf("stored raw message: %d bytes of %d (%v)", len(stored), len(raw), err)
+	}
+}
+
+// TestBigRawOwnBucket checks that a big message's raw bytes are stored in
+// a bucket of their own, which the messages after it never touch, and are
+// read and purged like any other.
+func TestBigRawOwnBucket(t *testing.T) {
+	f := newFixture(t)
+	svc := f.service()
+	big := bigMail(2*mib, "groot@swv-groot.example")
+	small := []byte(rawMail("klein@swv-groot.example", mbOndersteuning, "Nog een vraag", "klein@swv-groot.example"))
+	for i, raw := range [][]byte{big, small} {
+		if err := svc.Handle(context.Background(), intake.Fetched{Mailbox: "ondersteuning", UIDValidity: 7, UID: uint32(i + 1), Raw: raw, Size: int64(len(raw))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := f.store.Raw(1); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("Raw(1): %d bytes, %v; want the big message, %d bytes", len(got), err, len(big))
+	}
+	var buckets, values []uint64
+	if err := f.store.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRaw).ForEach(func(k, v []byte) error {
+			if v == nil {
+				buckets = append(buckets, btoi(k))
+			} else {
+				values = append(values, btoi(k))
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(buckets) != "[1]" || len(values) == 0 {
+		t.Errorf("raw bucket: buckets %v, values %v; want the big message (1) alone in a bucket, the others as values", buckets, values)
+	}
+	if err := f.store.db.Update(func(tx *bolt.Tx) error {
+		changed, err := purgeMessageTx(tx, 1, false)
+		if !changed {
+			t.Error("purge of the big message changed nothing")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Raw(1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Raw(1) after purge: %v, want ErrNotFound", err)
 	}
 }

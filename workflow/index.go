@@ -3,9 +3,13 @@ package workflow
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +33,12 @@ import (
 //     body words. Before each query it reads the log entries it has not seen
 //     (one short read transaction) and applies them; when it has fallen
 //     further behind than the log reaches, it rebuilds from the buckets.
+//   - a build reads the summaries first (on every core, with a decoder of
+//     their JSON by hand), which is all that lists need; the inverted index
+//     of the words follows (indexWords), at the first text search or in
+//     WarmIndex, without blocking queries meanwhile.
+//   - the newest-first order is kept up to date as tickets come in, so a
+//     list need not sort 100 000 summaries after every change.
 //
 // Body words only grow: a ticket gains messages, it never loses them. So
 // the inverted index only ever adds postings.
@@ -81,7 +91,7 @@ const (
 
 // indexTicketTx writes t's summary and words and logs the change. It runs
 // in the transaction that stores t.
-func indexTicketTx(tx *bolt.Tx, t *Ticket) error {
+func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 	ib := tx.Bucket(bucketTicketIndex)
 	var old Summary
 	if err := getJSON(ib, []byte(t.Ref), &old); err != nil && !errors.Is(err, ErrNotFound) {
@@ -99,7 +109,7 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket) error {
 	}
 	messages := tx.Bucket(bucketMessages)
 	outbox := tx.Bucket(bucketOutbox)
-	var newText []string
+	var newWords [][]string
 	for _, m := range t.Messages {
 		// A sender's Date can be anything; nothing of a ticket predates it.
 		when := m.Date
@@ -115,13 +125,17 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket) error {
 				sum.Waiting = when
 			}
 			if m.Seq > old.WordsSeq {
-				var rec struct {
-					Message struct {
-						Text string `json:"text"`
-					} `json:"message"`
-				}
-				if getJSON(messages, itob(m.Seq), &rec) == nil {
-					newText = append(newText, rec.Message.Text)
+				if fresh != nil && fresh.seq == m.Seq {
+					newWords = append(newWords, fresh.words) // just stored: no need to read it back
+				} else {
+					var rec struct {
+						Message struct {
+							Text string `json:"text"`
+						} `json:"message"`
+					}
+					if getJSON(messages, itob(m.Seq), &rec) == nil {
+						newWords = append(newWords, Words(rec.Message.Text))
+					}
 				}
 				sum.WordsSeq = max(sum.WordsSeq, m.Seq)
 			}
@@ -139,14 +153,16 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket) error {
 			}
 		}
 	}
-	if len(newText) > 0 {
+	if len(newWords) > 0 {
 		wb := tx.Bucket(bucketTicketWords)
-		words := mergeWords(string(wb.Get([]byte(t.Ref))), newText)
+		wb.FillPercent = appendFill
+		words := mergeWords(string(wb.Get([]byte(t.Ref))), newWords)
 		if err := wb.Put([]byte(t.Ref), []byte(words)); err != nil {
 			return fmt.Errorf("index words of %s: %w", t.Ref, err)
 		}
 	}
 	lb := tx.Bucket(bucketIndexLog)
+	lb.FillPercent = appendFill
 	seq, err := lb.NextSequence()
 	if err != nil {
 		return fmt.Errorf("index log sequence: %w", err)
@@ -160,7 +176,16 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket) error {
 			return fmt.Errorf("trim index log: %w", err)
 		}
 	}
+	ib.FillPercent = appendFill
 	return putJSON(ib, []byte(t.Ref), sum)
+}
+
+// freshWords are the words of the message with sequence seq, which the
+// transaction has just stored: computed before it began, outside the
+// commit's critical path.
+type freshWords struct {
+	seq   uint64
+	words []string
 }
 
 // answerPurpose reports whether an outbound mail of this purpose answers
@@ -170,27 +195,112 @@ func answerPurpose(p string) bool {
 }
 
 // Words splits text into unique lower-case words of letters and digits, in
-// order of first appearance.
+// order of first appearance. (FuzzWords holds it to the plain version:
+// strings.ToLower, strings.FieldsFunc, a map.)
 func Words(text string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for f := range strings.FieldsFuncSeq(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		if utf8.RuneCountInString(f) < 2 {
-			continue
+	out := make([]string, 0, 64)
+	set := newWordSet(len(text) / 8)
+	add := func(w string, runes int) {
+		if runes < 2 {
+			return
 		}
-		if utf8.RuneCountInString(f) > maxWordRunes {
-			f = string([]rune(f)[:maxWordRunes])
+		if runes > maxWordRunes {
+			w = string([]rune(w)[:maxWordRunes])
 		}
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
+		if set.add(w) {
+			out = append(out, w)
+		}
+	}
+	for i := 0; i < len(text); {
+		start, upper, ascii := i, false, true
+	scan:
+		for i < len(text) {
+			c := text[i]
+			if c < utf8.RuneSelf {
+				switch {
+				case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+				case 'A' <= c && c <= 'Z':
+					upper = true
+				default:
+					break scan
+				}
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(text[i:])
+			if notWordRune(r) {
+				break
+			}
+			ascii = false
+			i += size
+		}
+		switch w := text[start:i]; {
+		case i == start:
+			i++ // a separator: ASCII, or the first byte of one (DecodeRune resyncs)
+		case ascii && !upper:
+			add(w, len(w))
+		case ascii:
+			add(strings.ToLower(w), len(w))
+		default:
+			for f := range strings.FieldsFuncSeq(strings.ToLower(w), notWordRune) {
+				add(f, utf8.RuneCountInString(f))
+			}
 		}
 	}
 	return out
 }
 
-// mergeWords adds the words of texts to a space-separated word list.
-func mergeWords(have string, texts []string) string {
+func notWordRune(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+
+// wordSet is a set of strings with open addressing on maphash: Words adds
+// hundreds of words per message, which a Go map makes its biggest cost.
+type wordSet struct {
+	seed  maphash.Seed
+	slots []string // "" is empty: words have two runes at least
+	n     int
+}
+
+func newWordSet(hint int) *wordSet {
+	size := 64
+	for size < 2*hint {
+		size <<= 1
+	}
+	return &wordSet{seed: wordSeed, slots: make([]string, size)}
+}
+
+var wordSeed = maphash.MakeSeed()
+
+// add adds w and reports whether it was new.
+func (s *wordSet) add(w string) bool {
+	if 2*(s.n+1) > len(s.slots) {
+		old := s.slots
+		s.slots, s.n = make([]string, 2*len(old)), 0
+		for _, o := range old {
+			if o != "" {
+				s.add(o)
+			}
+		}
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := maphash.String(s.seed, w) & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case "":
+			s.slots[i] = w
+			s.n++
+			return true
+		case w:
+			return false
+		}
+	}
+}
+
+// mergeWords adds lists of words (each from Words) to a space-separated
+// word list.
+func mergeWords(have string, lists [][]string) string {
+	if have == "" && len(lists) == 1 { // a new ticket: Words are unique already
+		ws := lists[0][:min(len(lists[0]), maxWordsPerTicket)]
+		return strings.Join(ws, " ")
+	}
 	words := strings.Fields(have)
 	if len(words) >= maxWordsPerTicket {
 		return have
@@ -199,8 +309,8 @@ func mergeWords(have string, texts []string) string {
 	for _, w := range words {
 		seen[w] = true
 	}
-	for _, text := range texts {
-		for _, w := range Words(text) {
+	for _, list := range lists {
+		for _, w := range list {
 			if len(words) >= maxWordsPerTicket {
 				break
 			}
@@ -238,12 +348,36 @@ type QueueQuery struct {
 	Sort   QueueSort
 	Offset int
 	Limit  int // 0: no limit
+	// After, when set, starts the page at the first match that comes after
+	// this position in the newest-first order, instead of at Offset.
+	After *QueuePos
+}
+
+// QueuePos is a place in the newest-first order (SortNewest): tickets are
+// ordered by Created, then Ref, both descending. It stays valid when the
+// ticket at it changes or goes.
+type QueuePos struct {
+	Created time.Time
+	Ref     string
+}
+
+// Pos returns the position of s in the newest-first order.
+func (s *Summary) Pos() QueuePos { return QueuePos{Created: s.Created, Ref: s.Ref} }
+
+// compareNewest orders ticket a before b when a is newer (or as new with
+// the greater ref).
+func compareNewest(aCreated time.Time, aRef string, bCreated time.Time, bRef string) int {
+	if c := bCreated.Compare(aCreated); c != 0 {
+		return c
+	}
+	return cmp.Compare(bRef, aRef)
 }
 
 // QueueResult is one page of the queue.
 type QueueResult struct {
 	Rows  []Summary
 	Total int // tickets matching the whole query
+	Start int // matches before the first row
 	// ByState counts the tickets matching every part of the query but the
 	// state.
 	ByState map[State]int
@@ -255,6 +389,11 @@ type QueueResult struct {
 func (s *Store) Queue(q QueueQuery) (QueueResult, error) {
 	if err := s.refreshIndex(); err != nil {
 		return QueueResult{}, err
+	}
+	if slices.ContainsFunc(strings.Fields(q.Text), func(t string) bool { return utf8.RuneCountInString(t) >= 2 }) {
+		if err := s.indexWords(); err != nil {
+			return QueueResult{}, err
+		}
 	}
 	return s.idx.query(q), nil
 }
@@ -292,8 +431,162 @@ func (s *Store) Summaries(refs ...string) (map[string]Summary, error) {
 	return out, nil
 }
 
-// WarmIndex builds the in-memory index now rather than at the first query.
-func (s *Store) WarmIndex() error { return s.refreshIndex() }
+// WarmIndex builds the in-memory index now rather than at the first query:
+// first the summaries, then the words of the mail for text search. Queries
+// without text are answered as soon as the summaries are in.
+func (s *Store) WarmIndex() error {
+	if err := s.refreshIndex(); err != nil {
+		return err
+	}
+	return s.indexWords()
+}
+
+// indexWords builds the postings of the body words if they are not built
+// yet. It reads and splits the words without holding the index's lock, so
+// queries and updates go on meanwhile, and takes the write lock to put them
+// in with the words of the tickets that changed in the meantime.
+func (s *Store) indexWords() error {
+	x := &s.idx
+	x.mu.Lock()
+	for x.wordsBusy {
+		// Another call is building them: wait for it.
+		done := x.wordsDone
+		x.mu.Unlock()
+		<-done
+		x.mu.Lock()
+	}
+	if x.words || !x.built {
+		x.mu.Unlock()
+		return nil
+	}
+	x.wordsBusy, x.wordsDone, x.touched = true, make(chan struct{}), nil
+	gen := x.gen
+	slotOf := make(map[string]int32, len(x.slots))
+	parts := make([]keyParts, len(x.slots))
+	for i := range x.slots {
+		slotOf[x.slots[i].sum.Ref] = int32(i)
+		parts[i] = x.slots[i].sum.keyParts()
+	}
+	x.mu.Unlock()
+
+	// The slots' keys are made while the words are read and split.
+	keys := make([]string, len(parts))
+	var wg sync.WaitGroup
+	for p := range 2 {
+		wg.Go(func() {
+			for i := p; i < len(parts); i += 2 {
+				keys[i] = keyOf(parts[i])
+			}
+		})
+	}
+	perSlot := make([][]byte, len(slotOf))
+	var w wordPostings
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketTicketWords).ForEach(func(k, v []byte) error {
+			if i, ok := slotOf[string(k)]; ok {
+				perSlot[i] = v
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		w = splitWords(perSlot)
+		return nil
+	})
+	wg.Wait()
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	touched := x.touched
+	x.wordsBusy, x.touched = false, nil
+	close(x.wordsDone)
+	if err != nil {
+		return fmt.Errorf("index words: %w", err)
+	}
+	if x.gen != gen {
+		return nil // rebuilt meanwhile: the next text query builds them again
+	}
+	x.wordIDs, x.vocab, x.postings = w.ids, w.vocab, w.postings
+	x.words = true
+	// put gave the slots it changed meanwhile their key.
+	changed := make(map[int32]bool, len(touched))
+	for _, slot := range touched {
+		changed[slot] = true
+	}
+	for i, k := range keys {
+		if !changed[int32(i)] {
+			x.slots[i].key = k
+		}
+	}
+	if len(touched) == 0 {
+		return nil
+	}
+	// Slots put while the words were read: add what they have now.
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTicketWords)
+		for _, slot := range touched {
+			x.addWords(slot, string(b.Get([]byte(x.slots[slot].sum.Ref))))
+		}
+		return nil
+	})
+	if err != nil {
+		x.words = false
+		return fmt.Errorf("index words: %w", err)
+	}
+	return nil
+}
+
+// wordPostings is an inverted index of body words.
+type wordPostings struct {
+	ids      map[string]int32
+	vocab    []string  // word id -> word
+	postings [][]int32 // word id -> slots, ascending
+}
+
+// splitWords builds the postings of the space-separated word lists of the
+// slots. Each core splits its own range of slots; the ranges are joined in
+// order, so postings stay ascending.
+func splitWords(perSlot [][]byte) wordPostings {
+	parts := make([]wordPostings, max(1, min(runtime.GOMAXPROCS(0), len(perSlot)/4096)))
+	var wg sync.WaitGroup
+	for p := range parts {
+		pt := &parts[p]
+		pt.ids = map[string]int32{}
+		from, to := len(perSlot)*p/len(parts), len(perSlot)*(p+1)/len(parts)
+		wg.Go(func() {
+			for i := from; i < to; i++ {
+				for w := range strings.FieldsSeq(string(perSlot[i])) {
+					id, ok := pt.ids[w]
+					if !ok {
+						id = int32(len(pt.vocab))
+						pt.ids[w] = id
+						pt.vocab = append(pt.vocab, w)
+						pt.postings = append(pt.postings, nil)
+					}
+					if ps := pt.postings[id]; len(ps) == 0 || ps[len(ps)-1] != int32(i) {
+						pt.postings[id] = append(ps, int32(i))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	out := wordPostings{ids: map[string]int32{}}
+	for _, pt := range parts {
+		for id, w := range pt.vocab {
+			g, ok := out.ids[w]
+			if !ok {
+				w = strings.Clone(w) // not the whole word list it was cut from
+				out.ids[w] = int32(len(out.vocab))
+				out.vocab = append(out.vocab, w)
+				out.postings = append(out.postings, pt.postings[id])
+				continue
+			}
+			out.postings[g] = append(out.postings[g], pt.postings[id]...)
+		}
+	}
+	return out
+}
 
 // ticketIndex is the in-memory index; its zero value is empty and unbuilt.
 type ticketIndex struct {
@@ -306,16 +599,35 @@ type ticketIndex struct {
 	vocab    []string  // word id -> word
 	postings [][]int32 // word id -> slots, ascending
 	order    map[QueueSort][]int32
+	inserted int // slots inserted into order[SortNewest] since it was sorted
+	// words: the postings hold every slot's words. They are built after the
+	// summaries (indexWords), which is all a query without text needs.
+	// While wordsBusy, put lists the slots it changes in touched, for the
+	// build to add; gen counts buildTx runs.
+	words     bool
+	wordsBusy bool
+	wordsDone chan struct{} // closed when the running build ends
+	touched   []int32
+	gen       uint64
 }
 
 type indexSlot struct {
 	sum Summary
-	key string // lower-case ref, subject, requester, organisation, assignee
+	// key is the lower-case ref, subject, requester, organisation and
+	// assignee, for text search; a build leaves it to indexWords.
+	key string
 }
 
-func slotKey(s *Summary) string {
-	return strings.ToLower(strings.Join([]string{s.Ref, s.Subject, s.RequesterName, s.RequesterAddress, s.Org, s.AssigneeName, s.Assignee}, "\x00"))
+func slotKey(s *Summary) string { return keyOf(s.keyParts()) }
+
+// keyParts are the fields of a slot's key.
+type keyParts [7]string
+
+func (s *Summary) keyParts() keyParts {
+	return keyParts{s.Ref, s.Subject, s.RequesterName, s.RequesterAddress, s.Org, s.AssigneeName, s.Assignee}
 }
+
+func keyOf(p keyParts) string { return strings.ToLower(strings.Join(p[:], "\x00")) }
 
 // refreshIndex brings the in-memory index up to date with the store.
 func (s *Store) refreshIndex() error {
@@ -391,7 +703,7 @@ func (s *Store) backfillIndex() error {
 			if err != nil {
 				return err
 			}
-			if err := indexTicketTx(tx, t); err != nil {
+			if err := indexTicketTx(tx, t, nil); err != nil {
 				return err
 			}
 		}
@@ -399,24 +711,41 @@ func (s *Store) backfillIndex() error {
 	})
 }
 
+// buildTx reads every summary into the index; the words and the slots'
+// keys follow (indexWords). The summaries are decoded on every core, each over its own
+// range of slots.
 func (x *ticketIndex) buildTx(tx *bolt.Tx) error {
-	n := tx.Bucket(bucketTicketIndex).Stats().KeyN
-	x.slots = make([]indexSlot, 0, n)
-	x.byRef = make(map[string]int32, n)
-	x.wordIDs = map[string]int32{}
-	x.vocab, x.postings, x.order = nil, nil, nil
-	x.built = false
-	words := tx.Bucket(bucketTicketWords)
-	err := tx.Bucket(bucketTicketIndex).ForEach(func(k, v []byte) error {
-		var sum Summary
-		if err := getJSON(tx.Bucket(bucketTicketIndex), k, &sum); err != nil {
-			return err
-		}
-		x.put(sum, words.Get(k))
-		return nil
-	})
-	if err != nil {
+	x.wordIDs, x.vocab, x.postings, x.order = nil, nil, nil, nil
+	x.built, x.words = false, false
+	x.gen++
+	var refs, raw [][]byte
+	c := tx.Bucket(bucketTicketIndex).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		refs, raw = append(refs, k), append(raw, v)
+	}
+	x.slots = make([]indexSlot, len(raw))
+	errs := make([]error, max(1, min(runtime.GOMAXPROCS(0), len(raw)/4096)))
+	var wg sync.WaitGroup
+	for p := range errs {
+		from, to := len(raw)*p/len(errs), len(raw)*(p+1)/len(errs)
+		wg.Go(func() {
+			intern := map[string]string{}
+			for i := from; i < to; i++ {
+				sl := &x.slots[i]
+				if err := decodeSummary(raw[i], &sl.sum, intern); err != nil {
+					errs[p] = fmt.Errorf("decode %q: %w", refs[i], err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	x.byRef = make(map[string]int32, len(x.slots))
+	for i := range x.slots {
+		x.byRef[x.slots[i].sum.Ref] = int32(i)
 	}
 	x.lastSeq = tx.Bucket(bucketIndexLog).Sequence()
 	x.built = true
@@ -435,18 +764,31 @@ func (x *ticketIndex) applyTx(tx *bolt.Tx, ref string) error {
 // put inserts or replaces a summary and adds its words' postings.
 func (x *ticketIndex) put(sum Summary, words []byte) {
 	slot, ok := x.byRef[sum.Ref]
+	moved := !ok
 	if ok {
 		if x.slots[slot].sum.Rev > sum.Rev {
 			return
 		}
+		old := &x.slots[slot].sum
+		moved = !old.Created.Equal(sum.Created) || old.Ref != sum.Ref
 		x.slots[slot] = indexSlot{sum: sum, key: slotKey(&sum)}
 	} else {
 		slot = int32(len(x.slots))
 		x.slots = append(x.slots, indexSlot{sum: sum, key: slotKey(&sum)})
 		x.byRef[sum.Ref] = slot
 	}
-	x.order = nil
-	for w := range strings.FieldsSeq(string(words)) {
+	x.reorder(slot, !ok, moved)
+	switch {
+	case x.words:
+		x.addWords(slot, string(words))
+	case x.wordsBusy:
+		x.touched = append(x.touched, slot)
+	}
+}
+
+// addWords adds slot to the postings of the space-separated words.
+func (x *ticketIndex) addWords(slot int32, words string) {
+	for w := range strings.FieldsSeq(words) {
 		id, ok := x.wordIDs[w]
 		if !ok {
 			id = int32(len(x.vocab))
@@ -465,6 +807,33 @@ func (x *ticketIndex) put(sum Summary, words []byte) {
 	}
 }
 
+// reorder keeps the cached orders right after slot changed. The
+// newest-first order depends on Created and Ref only, which an update does
+// not change: a new ticket is inserted into it (up to maxInserts between
+// two sorts, then it is sorted again), an update leaves it alone. The other
+// orders are sorted again at their next use.
+func (x *ticketIndex) reorder(slot int32, isNew, moved bool) {
+	const maxInserts = 64
+	newest, ok := x.order[SortNewest]
+	for by := range x.order {
+		if by != SortNewest {
+			delete(x.order, by)
+		}
+	}
+	switch {
+	case !ok || !moved:
+	case isNew && x.inserted < maxInserts:
+		s := &x.slots[slot].sum
+		i, _ := slices.BinarySearchFunc(newest, s, func(o int32, s *Summary) int {
+			return compareNewest(x.slots[o].sum.Created, x.slots[o].sum.Ref, s.Created, s.Ref)
+		})
+		x.order[SortNewest] = slices.Insert(newest, i, slot)
+		x.inserted++
+	default:
+		delete(x.order, SortNewest)
+	}
+}
+
 // sorted returns the slots in the order of sort, cached until a change.
 func (x *ticketIndex) sorted(by QueueSort) []int32 {
 	if o, ok := x.order[by]; ok {
@@ -474,12 +843,7 @@ func (x *ticketIndex) sorted(by QueueSort) []int32 {
 	for i := range o {
 		o[i] = int32(i)
 	}
-	newest := func(a, b *Summary) int {
-		if c := b.Created.Compare(a.Created); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.Ref, a.Ref)
-	}
+	newest := func(a, b *Summary) int { return compareNewest(a.Created, a.Ref, b.Created, b.Ref) }
 	switch by {
 	case SortWaiting:
 		slices.SortFunc(o, func(i, j int32) int {
@@ -502,6 +866,9 @@ func (x *ticketIndex) sorted(by QueueSort) []int32 {
 		x.order = map[QueueSort][]int32{}
 	}
 	x.order[by] = o
+	if by == SortNewest {
+		x.inserted = 0
+	}
 	return o
 }
 
@@ -574,10 +941,243 @@ func (x *ticketIndex) run(q QueueQuery, order []int32) QueueResult {
 				continue
 			}
 		}
-		if res.Total >= q.Offset && (q.Limit <= 0 || len(res.Rows) < q.Limit) {
+		inPage := res.Total >= q.Offset
+		if q.After != nil {
+			inPage = compareNewest(q.After.Created, q.After.Ref, s.Created, s.Ref) < 0
+		}
+		if inPage && (q.Limit <= 0 || len(res.Rows) < q.Limit) {
+			if len(res.Rows) == 0 {
+				res.Start = res.Total
+			}
 			res.Rows = append(res.Rows, *s)
 		}
 		res.Total++
 	}
+	if len(res.Rows) == 0 {
+		res.Start = res.Total
+		if q.After == nil {
+			res.Start = min(q.Offset, res.Total)
+		}
+	}
 	return res
+}
+
+// decodeSummary decodes a stored summary. Building the index decodes one
+// per ticket, so the JSON that json.Marshal writes is read by hand; any
+// other form (an escape, null, an unknown key) goes to json.Unmarshal.
+// intern, if not nil, shares the strings of fields with few values
+// (mailbox, type, state, organisation, ...) between summaries.
+func decodeSummary(data []byte, s *Summary, intern map[string]string) error {
+	if decodeSummaryFast(data, s, intern) {
+		return nil
+	}
+	*s = Summary{}
+	return json.Unmarshal(data, s)
+}
+
+func decodeSummaryFast(data []byte, s *Summary, intern map[string]string) bool {
+	d := summaryScanner{data: data, intern: intern}
+	if !d.byte('{') {
+		return false
+	}
+	if d.byte('}') {
+		return d.end()
+	}
+	for {
+		key, ok := d.str()
+		if !ok || !d.byte(':') {
+			return false
+		}
+		var str, shared *string
+		var tm *time.Time
+		var flag *bool
+		switch key {
+		case "ref":
+			str = &s.Ref
+		case "mailbox":
+			shared = &s.Mailbox
+		case "type":
+			shared = (*string)(&s.Type)
+		case "family":
+			shared = (*string)(&s.Family)
+		case "state":
+			shared = (*string)(&s.State)
+		case "subject":
+			str = &s.Subject
+		case "requester_name":
+			str = &s.RequesterName
+		case "requester_address":
+			str = &s.RequesterAddress
+		case "org":
+			shared = &s.Org
+		case "assignee":
+			shared = &s.Assignee
+		case "assignee_name":
+			shared = &s.AssigneeName
+		case "location":
+			shared = &s.Location
+		case "session":
+			shared = &s.Session
+		case "created":
+			tm = &s.Created
+		case "updated":
+			tm = &s.Updated
+		case "waiting":
+			tm = &s.Waiting
+		case "first_answer":
+			tm = &s.FirstAnswer
+		case "appointment":
+			tm = &s.Appointment
+		case "appointment_end":
+			tm = &s.AppointmentEnd
+		case "bounced":
+			flag = &s.Bounced
+		case "flagged":
+			flag = &s.Flagged
+		case "messages":
+			n, err := strconv.ParseInt(d.number(), 10, 0)
+			if err != nil {
+				return false
+			}
+			s.Messages = int(n)
+		case "words_seq", "rev":
+			n, err := strconv.ParseUint(d.number(), 10, 64)
+			if err != nil {
+				return false
+			}
+			if key == "rev" {
+				s.Rev = n
+			} else {
+				s.WordsSeq = n
+			}
+		default:
+			return false
+		}
+		switch {
+		case str != nil:
+			if *str, ok = d.str(); !ok {
+				return false
+			}
+		case shared != nil:
+			if *shared, ok = d.sharedStr(); !ok {
+				return false
+			}
+		case tm != nil:
+			v, ok := d.str()
+			if !ok || tm.UnmarshalText([]byte(v)) != nil {
+				return false
+			}
+		case flag != nil:
+			switch {
+			case d.literal("true"):
+				*flag = true
+			case d.literal("false"):
+				*flag = false
+			default:
+				return false
+			}
+		}
+		if d.byte('}') {
+			return d.end()
+		}
+		if !d.byte(',') {
+			return false
+		}
+	}
+}
+
+// summaryScanner reads the simple JSON of decodeSummaryFast.
+type summaryScanner struct {
+	data   []byte
+	i      int
+	intern map[string]string
+}
+
+func (d *summaryScanner) space() {
+	for d.i < len(d.data) && (d.data[d.i] == ' ' || d.data[d.i] == '\n' || d.data[d.i] == '\r' || d.data[d.i] == '\t') {
+		d.i++
+	}
+}
+
+// byte consumes c, after white space, if it is next.
+func (d *summaryScanner) byte(c byte) bool {
+	d.space()
+	if d.i < len(d.data) && d.data[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+func (d *summaryScanner) end() bool {
+	d.space()
+	return d.i == len(d.data)
+}
+
+// str reads a string without escapes or control characters, in valid
+// UTF-8.
+func (d *summaryScanner) str() (string, bool) {
+	v, ok := d.strBytes()
+	return string(v), ok
+}
+
+// sharedStr is str through the intern map.
+func (d *summaryScanner) sharedStr() (string, bool) {
+	v, ok := d.strBytes()
+	if !ok || d.intern == nil {
+		return string(v), ok
+	}
+	if s, found := d.intern[string(v)]; found {
+		return s, true
+	}
+	s := string(v)
+	if len(d.intern) < 10000 {
+		d.intern[s] = s
+	}
+	return s, true
+}
+
+func (d *summaryScanner) strBytes() ([]byte, bool) {
+	if !d.byte('"') {
+		return nil, false
+	}
+	start := d.i
+	for ; d.i < len(d.data); d.i++ {
+		switch c := d.data[d.i]; {
+		case c == '"':
+			v := d.data[start:d.i]
+			d.i++
+			return v, utf8.Valid(v)
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// number returns the digits (and sign) that follow; what is no integer
+// fails to parse.
+func (d *summaryScanner) number() string {
+	d.space()
+	start := d.i
+	for d.i < len(d.data) && (d.data[d.i] == '-' || '0' <= d.data[d.i] && d.data[d.i] <= '9') {
+		d.i++
+	}
+	if d.i < len(d.data) && (d.data[d.i] == '.' || d.data[d.i] == 'e' || d.data[d.i] == 'E') {
+		return "x" // a fraction or exponent: let json.Unmarshal decide
+	}
+	n := d.data[start:d.i]
+	if len(n) > 1 && n[0] == '0' || len(n) > 2 && n[0] == '-' && n[1] == '0' {
+		return "x" // JSON has no leading zeros
+	}
+	return string(n)
+}
+
+func (d *summaryScanner) literal(lit string) bool {
+	d.space()
+	if bytes.HasPrefix(d.data[d.i:], []byte(lit)) {
+		d.i += len(lit)
+		return true
+	}
+	return false
 }

@@ -2,9 +2,13 @@ package workflow
 
 import (
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -35,7 +39,7 @@ func TestWords(t *testing.T) {
 			t.Errorf("Words(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-	if got := mergeWords("de clinic", []string{"Clinic over het plan"}); got != "de clinic over het plan" {
+	if got := mergeWords("de clinic", [][]string{Words("Clinic over het plan")}); got != "de clinic over het plan" {
 		t.Errorf("mergeWords: %q", got)
 	}
 }
@@ -232,5 +236,47 @@ func TestQueueIndexConcurrent(t *testing.T) {
 	res, err := f.store.Queue(QueueQuery{Text: "verzoek"})
 	if err != nil || res.Total != n {
 		t.Fatalf("total %d, want %d (%v)", res.Total, n, err)
+	}
+}
+
+// wordsReference is the first, plain implementation of Words.
+func wordsReference(text string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for f := range strings.FieldsFuncSeq(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if utf8.RuneCountInString(f) < 2 {
+			continue
+		}
+		if utf8.RuneCountInString(f) > maxWordRunes {
+			f = string([]rune(f)[:maxWordRunes])
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func FuzzWords(f *testing.F) {
+	for _, s := range []string{"", "Clinic over het plan", "Één ÉÉN één, café-Über 2026 x y", "\xff\xfeab cd\xc3", strings.Repeat("Ab", 30) + " " + strings.Repeat("é", 50)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Words(s), wordsReference(s); !slices.Equal(got, want) {
+			t.Fatalf("Words(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+func BenchmarkWords(b *testing.B) {
+	raw, err := os.ReadFile("../intake/testdata/classify/heldout/h-002.eml")
+	if err != nil {
+		b.Skip(err)
+	}
+	text := intake.Parse(raw).Text
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		Words(text)
 	}
 }

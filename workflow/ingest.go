@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -26,6 +28,13 @@ type Inbound struct {
 	// (intake.Fetched.Backlog). It is stored and filed, and nothing is
 	// mailed for it (backlog.go).
 	Backlog bool
+
+	// words are Words(Msg.Text), msgJSON the JSON of Msg and classJSON
+	// that of Class, when worked out before the transaction (HandleBatch
+	// does so in parallel); nil means the transaction works them out.
+	words     []string
+	msgJSON   []byte
+	classJSON []byte
 }
 
 // IngestResult says what Ingest did.
@@ -99,10 +108,26 @@ func (s *Store) Ingest(in Inbound, p *Policy) (IngestResult, error) {
 }
 
 func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
+	return ingestCachedTx(tx, in, p, res, nil)
+}
+
+// cursorCache holds the cursors a transaction has read or written, so
+// that a batch decodes each mailbox's cursor once, not once per message.
+type cursorCache map[string]intake.Cursor
+
+// ingestCachedTx is ingestTx with the transaction's cursors in cc (nil:
+// read each from the store).
+func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cursorCache) error {
 	now := p.now()
-	cur, err := cursorTx(tx, in.Mailbox)
-	if err != nil {
-		return err
+	var err error
+	cur, cached := cc[in.Mailbox]
+	if !cached {
+		if cur, err = cursorTx(tx, in.Mailbox); err != nil {
+			return err
+		}
+		if cc != nil {
+			cc[in.Mailbox] = cur
+		}
 	}
 	if in.UID != 0 && cur.UIDValidity == in.UIDValidity && in.UID <= cur.LastUID {
 		res.Skipped = true
@@ -118,6 +143,9 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 		}
 		if cur.UIDValidity == in.UIDValidity {
 			next.BacklogUntil = cur.BacklogUntil // backlog.go
+		}
+		if cc != nil {
+			cc[in.Mailbox] = next
 		}
 		return putJSON(tx.Bucket(bucketCursors), []byte(in.Mailbox), next)
 	}
@@ -209,7 +237,7 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 	}
 
 	rec.TicketRef = t.Ref
-	seq, err := putMessageTx(tx, rec, in.Raw)
+	seq, err := putMessageJSONTx(tx, rec, in.Raw, in.msgJSON, in.classJSON)
 	if err != nil {
 		return err
 	}
@@ -242,7 +270,11 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 	} else if err := afterInboundTx(tx, t, in, seq, p, now, res); err != nil {
 		return err
 	}
-	if err := putTicketTx(tx, t); err != nil {
+	words := in.words
+	if words == nil {
+		words = Words(in.Msg.Text)
+	}
+	if err := putTicketFreshTx(tx, t, &freshWords{seq: seq, words: words}); err != nil {
 		return err
 	}
 	return advance()
@@ -393,17 +425,28 @@ func threadTicketTx(tx *bolt.Tx, c intake.Classification) *Ticket {
 }
 
 func putMessageTx(tx *bolt.Tx, rec *MessageRecord, raw []byte) (uint64, error) {
+	return putMessageJSONTx(tx, rec, raw, nil, nil)
+}
+
+// putMessageJSONTx is putMessageTx with rec.Message already encoded as
+// msgJSON and its classification as classJSON (nil: encode them here).
+func putMessageJSONTx(tx *bolt.Tx, rec *MessageRecord, raw, msgJSON, classJSON []byte) (uint64, error) {
 	mb := tx.Bucket(bucketMessages)
+	mb.FillPercent = appendFill
 	seq, err := mb.NextSequence()
 	if err != nil {
 		return 0, fmt.Errorf("message sequence: %w", err)
 	}
 	rec.Seq = seq
-	if err := putJSON(mb, itob(seq), rec); err != nil {
-		return 0, err
+	if msgJSON == nil {
+		if err := putJSON(mb, itob(seq), rec); err != nil {
+			return 0, err
+		}
+	} else if err := mb.Put(itob(seq), spliceMessageJSON(rec, msgJSON, classJSON)); err != nil {
+		return 0, fmt.Errorf("store message %d: %w", seq, err)
 	}
-	if err := tx.Bucket(bucketRaw).Put(itob(seq), raw); err != nil {
-		return 0, fmt.Errorf("store raw message: %w", err)
+	if err := putRawTx(tx, seq, raw); err != nil {
+		return 0, err
 	}
 	if id := rec.Message.MessageID; id != "" {
 		if err := tx.Bucket(bucketMessageIDs).Put([]byte(id), itob(seq)); err != nil {
@@ -411,6 +454,59 @@ func putMessageTx(tx *bolt.Tx, rec *MessageRecord, raw []byte) (uint64, error) {
 		}
 	}
 	return seq, nil
+}
+
+// bigRaw: a raw message above this many bytes is stored alone in a bucket
+// of its own under its seq, so that no later message appended to the raw
+// bucket shares its leaf page: bbolt rewrites a whole leaf when a key is
+// added to it, which would copy the big message into memory again (and
+// read it back through the mmap) at the next commit.
+const bigRaw = 1 << 20
+
+// rawKey is the one key in a big message's own bucket.
+var rawKey = []byte("raw")
+
+// putRawTx stores a message's raw bytes under seq.
+func putRawTx(tx *bolt.Tx, seq uint64, raw []byte) error {
+	rb := tx.Bucket(bucketRaw)
+	rb.FillPercent = appendFill
+	if len(raw) > bigRaw {
+		b, err := rb.CreateBucket(itob(seq))
+		if err == nil {
+			err = b.Put(rawKey, raw)
+		}
+		if err != nil {
+			return fmt.Errorf("store raw message: %w", err)
+		}
+		return nil
+	}
+	if err := rb.Put(itob(seq), raw); err != nil {
+		return fmt.Errorf("store raw message: %w", err)
+	}
+	return nil
+}
+
+// rawTx returns the raw bytes stored under seq (valid for the life of the
+// transaction), or nil.
+func rawTx(tx *bolt.Tx, seq uint64) []byte {
+	rb := tx.Bucket(bucketRaw)
+	if b := rb.Bucket(itob(seq)); b != nil {
+		return b.Get(rawKey)
+	}
+	return rb.Get(itob(seq))
+}
+
+// deleteRawTx deletes the raw bytes stored under seq; it reports whether
+// there were any.
+func deleteRawTx(tx *bolt.Tx, seq uint64) (bool, error) {
+	rb := tx.Bucket(bucketRaw)
+	switch {
+	case rb.Bucket(itob(seq)) != nil:
+		return true, rb.DeleteBucket(itob(seq))
+	case rb.Get(itob(seq)) != nil:
+		return true, rb.Delete(itob(seq))
+	}
+	return false, nil
 }
 
 func ticketTx(tx *bolt.Tx, ref string) (*Ticket, error) {
@@ -421,11 +517,17 @@ func ticketTx(tx *bolt.Tx, ref string) (*Ticket, error) {
 	return &t, nil
 }
 
-func putTicketTx(tx *bolt.Tx, t *Ticket) error {
-	if err := indexTicketTx(tx, t); err != nil { // the queue's summary (index.go)
+func putTicketTx(tx *bolt.Tx, t *Ticket) error { return putTicketFreshTx(tx, t, nil) }
+
+// putTicketFreshTx stores t and its summary; fresh, when not nil, has the
+// words of the message the transaction just stored for it.
+func putTicketFreshTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
+	if err := indexTicketTx(tx, t, fresh); err != nil { // the queue's summary (index.go)
 		return err
 	}
-	return putJSON(tx.Bucket(bucketTickets), []byte(t.Ref), t)
+	b := tx.Bucket(bucketTickets)
+	b.FillPercent = appendFill
+	return putJSON(b, []byte(t.Ref), t)
 }
 
 func cursorTx(tx *bolt.Tx, mailbox string) (intake.Cursor, error) {
@@ -471,3 +573,38 @@ func noteAutoSentTx(tx *bolt.Tx, addr string, now time.Time) error {
 
 // amsterdam is the desk's time zone (ticket years, reminders).
 var amsterdam = templates.Amsterdam
+
+// spliceMessageJSON encodes rec with msgJSON, the JSON of rec.Message, and
+// classJSON, that of rec.Class (nil: encode it here), put in place:
+// encoding/json would validate and compact them again (json.RawMessage),
+// which costs as much as encoding them, inside the commit.
+func spliceMessageJSON(rec *MessageRecord, msgJSON, classJSON []byte) []byte {
+	r := *rec
+	r.Message, r.Class = nil, nil
+	if classJSON == nil && rec.Class != nil {
+		r.Class = rec.Class
+	}
+	data, err := json.Marshal(&r)
+	const null = `,"message":null`
+	i := bytes.Index(data, []byte(null))
+	if err != nil || i < 0 { // cannot happen: encode the plain way
+		data, _ = json.Marshal(rec)
+		return data
+	}
+	// Keys and values before "message" are plain fields whose strings
+	// are quoted, so the first unescaped `,"message":null` is the key;
+	// "classification" follows it in MessageRecord.
+	out := make([]byte, 0, len(data)+len(msgJSON)+len(classJSON)+20)
+	out = append(out, data[:i+len(null)-len("null")]...)
+	out = append(out, msgJSON...)
+	if classJSON != nil && rec.Class != nil {
+		out = append(out, `,"classification":`...)
+		out = append(out, classJSON...)
+	}
+	return append(out, data[i+len(null):]...)
+}
+
+// appendFill is the fill percentage of buckets whose keys mostly grow
+// (sequences, ticket references): pages split full instead of half full,
+// which halves their size and the pages each commit writes.
+const appendFill = 0.9

@@ -147,64 +147,126 @@ func (s *Store) dueOutbox(now time.Time) (due []OutboxEntry, next time.Time, err
 // markAttempt records, before any I/O, that attempt n of entry id starts,
 // and when the next one is due should this one never report back (a crash).
 func (s *Store) markAttempt(id uint64, now, next time.Time) (*OutboxEntry, error) {
-	var e OutboxEntry
+	var e *OutboxEntry
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		ob := tx.Bucket(bucketOutbox)
-		if err := getJSON(ob, itob(id), &e); err != nil {
-			return err
-		}
-		if e.Status != OutboxQueued {
-			return fmt.Errorf("outbox %d is %s: %w", id, e.Status, ErrNotFound)
-		}
+		var err error
+		e, err = markAttemptTx(tx, id, now, next)
+		return err
+	})
+	return e, err
+}
+
+func markAttemptTx(tx *bolt.Tx, id uint64, now, next time.Time) (*OutboxEntry, error) {
+	var e OutboxEntry
+	ob := tx.Bucket(bucketOutbox)
+	err := getJSON(ob, itob(id), &e)
+	if err == nil && e.Status != OutboxQueued {
+		err = fmt.Errorf("outbox %d is %s: %w", id, e.Status, ErrNotFound)
+	}
+	if err == nil {
 		e.Attempts++
 		e.LastAttempt = now
 		e.NextAttempt = next
-		return putJSON(ob, itob(id), &e)
-	})
+		err = putJSON(ob, itob(id), &e)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record attempt of outbox %d: %w", id, err)
 	}
 	return &e, nil
 }
 
-// markResult records the outcome of an attempt. sendErr nil means the SMTP
-// server accepted the message. permanent ends the entry as failed.
-func (s *Store) markResult(id uint64, now time.Time, sendErr error, permanent bool) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		ob := tx.Bucket(bucketOutbox)
-		var e OutboxEntry
-		if err := getJSON(ob, itob(id), &e); err != nil {
+// markResultTx records the outcome of an attempt. sendErr nil means the
+// SMTP server accepted the message. permanent ends the entry as failed.
+func markResultTx(tx *bolt.Tx, id uint64, now time.Time, sendErr error, permanent bool) error {
+	ob := tx.Bucket(bucketOutbox)
+	var e OutboxEntry
+	if err := getJSON(ob, itob(id), &e); err != nil {
+		return err
+	}
+	var t Ticket
+	haveTicket := getJSON(tx.Bucket(bucketTickets), []byte(e.TicketRef), &t) == nil
+	switch {
+	case sendErr == nil:
+		e.Status, e.SentAt, e.LastError = OutboxSent, now, ""
+		if haveTicket {
+			t.audit(now, "loket", "mail-sent", fmt.Sprintf("%s aan %s verzonden (%s)", e.Purpose, joinAddrs(e.To), e.MessageID), "")
+		}
+	case permanent:
+		e.Status, e.LastError = OutboxFailed, sendErr.Error()
+		if haveTicket {
+			t.audit(now, "loket", "mail-failed", fmt.Sprintf("%s aan %s niet bezorgd na %d poging(en)", e.Purpose, joinAddrs(e.To), e.Attempts), sendErr.Error())
+			t.Flags = appendOnce(t.Flags, "mail niet bezorgd: "+e.Purpose)
+		}
+	default:
+		e.LastError = sendErr.Error()
+	}
+	if e.Status != OutboxQueued {
+		if err := tx.Bucket(bucketOutboxPending).Delete(itob(id)); err != nil {
 			return err
 		}
-		var t Ticket
-		haveTicket := getJSON(tx.Bucket(bucketTickets), []byte(e.TicketRef), &t) == nil
-		switch {
-		case sendErr == nil:
-			e.Status, e.SentAt, e.LastError = OutboxSent, now, ""
-			if haveTicket {
-				t.audit(now, "loket", "mail-sent", fmt.Sprintf("%s aan %s verzonden (%s)", e.Purpose, joinAddrs(e.To), e.MessageID), "")
-			}
-		case permanent:
-			e.Status, e.LastError = OutboxFailed, sendErr.Error()
-			if haveTicket {
-				t.audit(now, "loket", "mail-failed", fmt.Sprintf("%s aan %s niet bezorgd na %d poging(en)", e.Purpose, joinAddrs(e.To), e.Attempts), sendErr.Error())
-				t.Flags = appendOnce(t.Flags, "mail niet bezorgd: "+e.Purpose)
-			}
-		default:
-			e.LastError = sendErr.Error()
+	}
+	if haveTicket && (sendErr == nil || permanent) {
+		if err := putJSON(tx.Bucket(bucketTickets), []byte(t.Ref), &t); err != nil {
+			return err
 		}
-		if e.Status != OutboxQueued {
-			if err := tx.Bucket(bucketOutboxPending).Delete(itob(id)); err != nil {
+	}
+	return putJSON(ob, itob(id), &e)
+}
+
+// outboxRecord is one thing the sender records: the start of an attempt
+// (Attempt, with Next) or its outcome (SendErr, Permanent).
+type outboxRecord struct {
+	ID        uint64
+	Attempt   bool
+	Now, Next time.Time
+	SendErr   error
+	Permanent bool
+}
+
+func (r outboxRecord) applyTx(tx *bolt.Tx) (*OutboxEntry, error) {
+	if r.Attempt {
+		return markAttemptTx(tx, r.ID, r.Now, r.Next)
+	}
+	if err := markResultTx(tx, r.ID, r.Now, r.SendErr, r.Permanent); err != nil {
+		return nil, fmt.Errorf("record result of outbox %d: %w", r.ID, err)
+	}
+	return nil, nil
+}
+
+// recordOutbox applies records of different entries in one transaction,
+// one fsync for all, and returns per record the entry (for an attempt)
+// and the error. When one fails, the transaction is dropped and each
+// record applied in a transaction of its own, so that one record's error
+// never affects another.
+func (s *Store) recordOutbox(recs []outboxRecord) ([]*OutboxEntry, []error) {
+	entries := make([]*OutboxEntry, len(recs))
+	errs := make([]error, len(recs))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, r := range recs {
+			e, err := r.applyTx(tx)
+			if err != nil {
 				return err
 			}
+			entries[i] = e
 		}
-		if haveTicket && (sendErr == nil || permanent) {
-			if err := putJSON(tx.Bucket(bucketTickets), []byte(t.Ref), &t); err != nil {
-				return err
-			}
-		}
-		return putJSON(ob, itob(id), &e)
+		return nil
 	})
+	if err == nil {
+		return entries, errs
+	}
+	if len(recs) == 1 {
+		errs[0] = err
+		return []*OutboxEntry{nil}, errs
+	}
+	for i, r := range recs {
+		entries[i] = nil
+		errs[i] = s.db.Update(func(tx *bolt.Tx) error {
+			var err error
+			entries[i], err = r.applyTx(tx)
+			return err
+		})
+	}
+	return entries, errs
 }
 
 func appendOnce(list []string, s string) []string {

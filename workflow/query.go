@@ -70,7 +70,7 @@ func (s *Store) Message(seq uint64) (*MessageRecord, error) {
 func (s *Store) Raw(seq uint64) ([]byte, error) {
 	var raw []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketRaw).Get(itob(seq))
+		v := rawTx(tx, seq)
 		if v == nil {
 			return ErrNotFound
 		}

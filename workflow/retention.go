@@ -170,11 +170,9 @@ func purgeTicketTx(tx *bolt.Tx, t *Ticket, anonymise bool, only func(MessageRef)
 // only what threading and the overview need.
 func purgeMessageTx(tx *bolt.Tx, seq uint64, anonymise bool) (bool, error) {
 	changed := false
-	raw := tx.Bucket(bucketRaw)
-	if raw.Get(itob(seq)) != nil {
-		if err := raw.Delete(itob(seq)); err != nil {
-			return false, fmt.Errorf("delete raw message %d: %w", seq, err)
-		}
+	if deleted, err := deleteRawTx(tx, seq); err != nil {
+		return false, fmt.Errorf("delete raw message %d: %w", seq, err)
+	} else if deleted {
 		changed = true
 	}
 	mb := tx.Bucket(bucketMessages)

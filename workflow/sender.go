@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 	"golang.org/x/oauth2"
 )
 
@@ -26,6 +28,12 @@ type SMTPConfig struct {
 	MaxAttempts int         // an entry fails permanently after this many; 0 = 20
 	// RetryBase is the first retry delay, doubled per attempt up to RetryMax.
 	RetryBase, RetryMax time.Duration
+	// MaxConnections is how many connections the outbox is drained over
+	// in parallel; 0 means DefaultMaxConnections.
+	MaxConnections int
+	// ConnIdle is how long a connection is kept open after its last mail
+	// for the next pass; 0 means DefaultConnIdle.
+	ConnIdle time.Duration
 
 	// TokenSource, when set, signs in with AUTH XOAUTH2 as Username and a
 	// token from it instead of Password; a token is asked for per
@@ -37,7 +45,16 @@ type SMTPConfig struct {
 	OnTokenOK    func(name string)
 }
 
-// Sender delivers the outbox.
+// Defaults for the zero values of SMTPConfig's connection fields.
+const (
+	DefaultMaxConnections = 4
+	DefaultConnIdle       = 30 * time.Second
+)
+
+// Sender delivers the outbox. A pass drains the due entries over up to
+// MaxConnections connections in parallel, each entry taken by exactly one
+// of them; connections stay open for ConnIdle after a pass for the next
+// one.
 type Sender struct {
 	store *Store
 	cfg   SMTPConfig
@@ -47,6 +64,16 @@ type Sender struct {
 
 	mu     sync.Mutex
 	status SenderStatus
+
+	poolMu sync.Mutex
+	pool   []*smtpConn // open and unused, the most recently used last
+}
+
+// smtpConn is one open SMTP connection: sc, made and used by c.
+type smtpConn struct {
+	c        *mail.Client
+	sc       *smtp.Client
+	lastUsed time.Time // monotonic, for ConnIdle
 }
 
 // SenderStatus is the sender's last known state, for health checks.
@@ -73,6 +100,12 @@ func NewSender(st *Store, cfg SMTPConfig, log *slog.Logger) *Sender {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.ConnIdle <= 0 {
+		cfg.ConnIdle = DefaultConnIdle
+	}
 	if cfg.TokenSource != nil {
 		cfg.TokenSource = watchSMTPTokens(cfg)
 	}
@@ -94,8 +127,10 @@ func (s *Sender) Status() SenderStatus {
 	return s.status
 }
 
-// Run delivers due outbox entries until ctx is done.
+// Run delivers due outbox entries until ctx is done, then closes its
+// connections.
 func (s *Sender) Run(ctx context.Context) error {
+	defer s.closeIdle(true)
 	for {
 		next, err := s.pass(ctx)
 		if err != nil {
@@ -105,6 +140,10 @@ func (s *Sender) Run(ctx context.Context) error {
 		wait := time.Minute
 		if !next.IsZero() {
 			wait = max(time.Until(next), 10*time.Millisecond)
+		}
+		if exp := s.idleExpiry(); !exp.IsZero() {
+			// Wake to close connections nobody used for ConnIdle.
+			wait = min(wait, max(time.Until(exp), 10*time.Millisecond))
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -118,9 +157,15 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// pass sends every due entry over one SMTP connection and returns when the
-// next entry falls due (zero when nothing waits).
+// Close closes the connections kept open between passes. Run does so when
+// it returns; Close is for a Sender driven without Run.
+func (s *Sender) Close() { s.closeIdle(true) }
+
+// pass sends every due entry over up to MaxConnections connections in
+// parallel and returns when the next entry falls due (zero when nothing
+// waits).
 func (s *Sender) pass(ctx context.Context) (time.Time, error) {
+	s.closeIdle(false)
 	due, next, err := s.store.dueOutbox(s.now())
 	if err != nil {
 		return time.Time{}, err
@@ -131,47 +176,300 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 	if len(due) == 0 {
 		return next, nil
 	}
-	client, err := s.client()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("smtp client: %w", err)
+	// Each entry goes to exactly one worker over the unbuffered channel.
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	work := make(chan OutboxEntry)
+	workers := min(s.cfg.MaxConnections, len(due))
+	j := newJournal(s.store)
+	defer j.close()
+	errs := make([]error, workers)
+	var live atomic.Int32
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			if errs[i] = s.drain(wctx, work, j, &live); errs[i] != nil {
+				stop()
+			}
+		})
 	}
-	dctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	dialErr := client.DialWithContext(dctx)
-	cancel()
-	connected := dialErr == nil
+feed:
 	for _, e := range due {
-		if ctx.Err() != nil {
-			break
+		select {
+		case work <- e:
+		case <-wctx.Done():
+			break feed
 		}
-		entry, err := s.store.markAttempt(e.ID, s.now(), s.now().Add(s.backoff(e.Attempts+1)))
+	}
+	close(work)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return time.Time{}, err
+	}
+	_, next, err = s.store.dueOutbox(s.now())
+	return next, err
+}
+
+// dialError is a failure to reach or sign in to the SMTP server, recorded
+// as the attempt's error of every entry the worker takes.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// drain sends the entries it takes from work over one connection: a kept
+// one (checked with RSET) or a new one, dialled before the first entry's
+// attempt is recorded, so that a connection that died while idle costs no
+// attempt. live counts the workers holding a connection. It returns an
+// error only when the pass must stop: no client could be made (a token),
+// or a result could not be recorded.
+func (s *Sender) drain(ctx context.Context, work <-chan OutboxEntry, j *journal, live *atomic.Int32) error {
+	var conn *smtpConn
+	var dialErr error
+	defer func() {
+		if conn != nil {
+			live.Add(-1)
+			s.putIdle(conn)
+		}
+	}()
+	for e := range work {
+		if ctx.Err() != nil {
+			return nil // e is untouched: still due
+		}
+		if conn == nil && dialErr == nil {
+			c, err := s.connect(ctx)
+			var de *dialError
+			switch {
+			case errors.As(err, &de):
+				dialErr = de.err
+			case err != nil:
+				return err // nothing attempted
+			default:
+				conn = c
+				live.Add(1)
+			}
+		}
+		entry, err := j.record(outboxRecord{ID: e.ID, Attempt: true, Now: s.now(), Next: s.now().Add(s.backoff(e.Attempts + 1))})
 		if err != nil {
 			s.log.Warn("outbox entry skipped", "id", e.ID, "err", err)
 			continue
 		}
 		var sendErr error
-		if !connected {
+		if conn == nil {
 			sendErr = fmt.Errorf("connect to %s:%d: %w", s.cfg.Host, s.cfg.Port, dialErr)
 		} else {
-			var m *mail.Msg
-			if m, sendErr = composeMsg(entry); sendErr == nil {
-				sendErr = client.Send(m)
-			} else {
-				sendErr = permanentError{sendErr}
+			var broken bool
+			broken, sendErr = s.send(conn, entry)
+			if broken {
+				// The next entry gets a new connection.
+				live.Add(-1)
+				go s.closeConn(conn)
+				conn = nil
 			}
 		}
 		permanent := isPermanent(sendErr) || (sendErr != nil && entry.Attempts >= s.cfg.MaxAttempts)
-		if err := s.store.markResult(entry.ID, s.now(), sendErr, permanent); err != nil {
-			return time.Time{}, fmt.Errorf("record result of outbox %d: %w", entry.ID, err)
+		if _, err := j.record(outboxRecord{ID: entry.ID, Now: s.now(), SendErr: sendErr, Permanent: permanent}); err != nil {
+			return err
 		}
 		s.record(entry, sendErr, permanent)
-	}
-	if connected {
-		if err := client.Close(); err != nil {
-			s.log.Debug("smtp close", "err", err)
+		if conn == nil && dialErr != nil && live.Load() > 0 {
+			// The workers with a connection take the rest.
+			return nil
 		}
 	}
-	_, next, err = s.store.dueOutbox(s.now())
-	return next, err
+	return nil
+}
+
+// journal records the attempts and results of a pass's workers in as few
+// transactions as it can without making any record wait for more: a
+// record waits only for the transaction being committed, and all that
+// came meanwhile go into the next one (a group commit: one fsync for up to
+// MaxConnections records instead of one each).
+type journal struct {
+	store *Store
+	reqs  chan *journalReq
+	done  chan struct{}
+}
+
+type journalReq struct {
+	rec   outboxRecord
+	entry *OutboxEntry
+	err   error
+	done  chan struct{}
+}
+
+func newJournal(st *Store) *journal {
+	j := &journal{store: st, reqs: make(chan *journalReq), done: make(chan struct{})}
+	go j.run()
+	return j
+}
+
+func (j *journal) run() {
+	defer close(j.done)
+	for r := range j.reqs {
+		batch := []*journalReq{r}
+	more:
+		for {
+			select {
+			case r, ok := <-j.reqs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		recs := make([]outboxRecord, len(batch))
+		for i, r := range batch {
+			recs[i] = r.rec
+		}
+		entries, errs := j.store.recordOutbox(recs)
+		for i, r := range batch {
+			r.entry, r.err = entries[i], errs[i]
+			close(r.done)
+		}
+	}
+}
+
+// record stores rec and returns when it is committed.
+func (j *journal) record(rec outboxRecord) (*OutboxEntry, error) {
+	r := &journalReq{rec: rec, done: make(chan struct{})}
+	j.reqs <- r
+	<-r.done
+	return r.entry, r.err
+}
+
+// close ends the journal once no worker records any more.
+func (j *journal) close() {
+	close(j.reqs)
+	<-j.done
+}
+
+// send sends one entry over conn. broken says the connection is no longer
+// usable. A message the server accepted counts as sent even when the RSET
+// go-mail sends after it fails.
+func (s *Sender) send(conn *smtpConn, entry *OutboxEntry) (broken bool, err error) {
+	m, err := composeMsg(entry)
+	if err != nil {
+		return false, permanentError{err}
+	}
+	err = conn.c.SendWithSMTPClient(conn.sc, m)
+	conn.lastUsed = time.Now()
+	if err == nil {
+		return false, nil
+	}
+	if m.IsDelivered() {
+		s.log.Debug("smtp: mail accepted, connection lost after it", "message_id", entry.MessageID, "err", err)
+		return true, nil
+	}
+	// A refusal leaves the connection usable; a network error does not.
+	return conn.c.ResetWithSMTPClient(conn.sc) != nil, err
+}
+
+// connect returns a kept connection that answers RSET or, failing that, a
+// new one. A failure to dial or sign in is a *dialError; any other error
+// means no client could be made.
+func (s *Sender) connect(ctx context.Context) (*smtpConn, error) {
+	for c := s.takeIdle(); c != nil; c = s.takeIdle() {
+		err := c.c.ResetWithSMTPClient(c.sc)
+		if err == nil {
+			return c, nil
+		}
+		s.log.Debug("smtp: kept connection lost, dialling again", "err", err)
+		go s.closeConn(c)
+	}
+	client, err := s.client()
+	if err != nil {
+		return nil, fmt.Errorf("smtp client: %w", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	sc, err := client.DialToSMTPClientWithContext(dctx)
+	if err != nil {
+		return nil, &dialError{err}
+	}
+	return &smtpConn{c: client, sc: sc, lastUsed: time.Now()}, nil
+}
+
+// takeIdle returns the most recently used kept connection that has not
+// been idle for ConnIdle, closing the expired ones; nil when none.
+func (s *Sender) takeIdle() *smtpConn {
+	s.closeIdle(false)
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	n := len(s.pool)
+	if n == 0 {
+		return nil
+	}
+	c := s.pool[n-1]
+	s.pool[n-1] = nil
+	s.pool = s.pool[:n-1]
+	return c
+}
+
+// putIdle keeps c for the next pass.
+func (s *Sender) putIdle(c *smtpConn) {
+	s.poolMu.Lock()
+	s.pool = append(s.pool, c)
+	var extra []*smtpConn
+	if n := len(s.pool) - s.cfg.MaxConnections; n > 0 {
+		extra = append(extra, s.pool[:n]...)
+		s.pool = append(s.pool[:0], s.pool[n:]...)
+	}
+	s.poolMu.Unlock()
+	for _, c := range extra {
+		go s.closeConn(c)
+	}
+}
+
+// closeIdle closes the kept connections idle for ConnIdle, in the
+// background so that no mail waits for a QUIT, or all before it returns.
+func (s *Sender) closeIdle(all bool) {
+	s.poolMu.Lock()
+	var closing []*smtpConn
+	keep := s.pool[:0]
+	for _, c := range s.pool {
+		if all || time.Since(c.lastUsed) >= s.cfg.ConnIdle {
+			closing = append(closing, c)
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	clear(s.pool[len(keep):])
+	s.pool = keep
+	s.poolMu.Unlock()
+	for _, c := range closing {
+		if all {
+			s.closeConn(c)
+		} else {
+			go s.closeConn(c)
+		}
+	}
+}
+
+// idleExpiry returns when the first kept connection reaches ConnIdle; zero
+// when none is kept.
+func (s *Sender) idleExpiry() time.Time {
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	var first time.Time
+	for _, c := range s.pool {
+		if exp := c.lastUsed.Add(s.cfg.ConnIdle); first.IsZero() || exp.Before(first) {
+			first = exp
+		}
+	}
+	return first
+}
+
+// closeConn ends c with QUIT, or closes it when QUIT fails. The deadline
+// is renewed first: a kept connection's has passed while it was idle.
+func (s *Sender) closeConn(c *smtpConn) {
+	_ = c.sc.UpdateDeadline(s.cfg.Timeout)
+	if err := c.c.CloseWithSMTPClient(c.sc); err != nil {
+		s.log.Debug("smtp close", "err", err)
+		_ = c.sc.Close()
+	}
 }
 
 func (s *Sender) record(e *OutboxEntry, err error, permanent bool) {
@@ -209,7 +507,9 @@ func (s *Sender) client() (*mail.Client, error) {
 	if err := s.cfg.checkPlaintext(); err != nil { // sender_tls.go
 		return nil, err
 	}
-	opts := []mail.Option{mail.WithPort(s.cfg.Port), mail.WithTimeout(s.cfg.Timeout)}
+	// WithoutNoop: connect checks a kept connection with RSET, and go-mail
+	// would otherwise send a NOOP before every mail.
+	opts := []mail.Option{mail.WithPort(s.cfg.Port), mail.WithTimeout(s.cfg.Timeout), mail.WithoutNoop()}
 	tc := s.cfg.TLSConfig
 	if tc == nil {
 		tc = &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}

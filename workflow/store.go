@@ -19,7 +19,7 @@ var (
 	bucketCursors       = []byte("cursors")        // mailbox name -> cursor JSON
 	bucketTickets       = []byte("tickets")        // ref -> Ticket JSON
 	bucketMessages      = []byte("messages")       // seq -> MessageRecord JSON (parsed, no raw)
-	bucketRaw           = []byte("raw")            // seq -> raw RFC 5322 bytes
+	bucketRaw           = []byte("raw")            // seq -> raw RFC 5322 bytes; a message over bigRaw: seq -> bucket {"raw": bytes} (ingest.go)
 	bucketMessageIDs    = []byte("message_ids")    // Message-ID -> seq (dedupe and threading)
 	bucketCounters      = []byte("counters")       // "ticket/2026" -> uint64
 	bucketOutbox        = []byte("outbox")         // seq -> OutboxEntry JSON
@@ -63,7 +63,10 @@ func Open(path string) (*Store, error) {
 			return nil, fmt.Errorf("open store: create folder: %w", err)
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	// A mapping of 1 GiB from the start (address space, not memory): bbolt
+	// remaps when a commit outgrows the mapping, and a remap copies every
+	// value the transaction wrote, a big message included, onto the heap.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 30})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("open store %s: the file is locked by another process (is loket serve running?)", path)

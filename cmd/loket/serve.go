@@ -47,7 +47,7 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 			Host: c.SMTP.Host, Port: c.SMTP.Port, TLS: string(c.SMTP.TLS),
 			Username: c.SMTP.Username, Password: c.SMTP.Password.Reveal(),
 			Timeout: c.SMTP.Timeout.Duration, MaxAttempts: c.SMTP.MaxAttempts, RetryBase: c.SMTP.RetryBase.Duration,
-			TLSConfig: tlsConfig(c.SMTP.Host, c.SMTP.TLSInsecureSkipVerify),
+			MaxConnections: c.SMTP.MaxConnections, TLSConfig: tlsConfig(c.SMTP.Host, c.SMTP.TLSInsecureSkipVerify),
 		},
 		Confirm:            c.Confirmations.Enabled,
 		PerRecipientPerDay: c.Confirmations.PerSenderPerDay,
@@ -60,6 +60,7 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 		Alerts: app.AlertOptions{Address: c.Alerts.Address, NoPollAfter: c.Alerts.NoPollAfter.Duration,
 			MinInterval: c.Alerts.MinInterval.Duration},
 		RetentionMonths: c.Retention.MonthsAfterClose,
+		MemoryLimit:     c.Runtime.MemoryLimit.Bytes(),
 	}
 	if c.Confirmations.PerSenderPerDay == 0 || c.Confirmations.PerSenderPerHour == 0 {
 		// 0 in the file means "send none": the policy's 0 means "no limit".
@@ -80,7 +81,7 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 				Name: m.Name, Address: strings.ToLower(m.Address), Host: m.Host, Port: m.Port, TLS: string(m.TLS),
 				Username: m.Username, Password: m.Password.Reveal(), Folder: m.Folder, ProcessedFolder: m.ProcessedFolder,
 				MaxMessageSize: c.Intake.MaxMessageSize.Bytes(), PollInterval: c.Intake.PollInterval.Duration,
-				BatchSize: c.Intake.BatchSize, InitialSync: m.InitialSync,
+				BatchSize: c.Intake.BatchSize, InitialSync: m.InitialSync, IdleRecheck: c.Intake.IdleRecheck.Duration,
 				TLSConfig: tlsConfig(m.Host, m.TLSInsecureSkipVerify),
 			},
 			DisplayName: m.DisplayName,

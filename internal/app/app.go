@@ -53,7 +53,10 @@ type Options struct {
 	// (alert.go); RetentionMonths purges closed tickets' mail (retention.go).
 	Alerts          AlertOptions
 	RetentionMonths int
-	Log             *slog.Logger
+	// MemoryLimit, above 0, is Go's soft memory limit in bytes while Run
+	// runs ([runtime] memory_limit; memory.go).
+	MemoryLimit int64
+	Log         *slog.Logger
 	// Started, when set, is called once the HTTP server listens, with its
 	// address and the running service.
 	Started func(addr string, svc *Running)
@@ -78,6 +81,7 @@ func Run(ctx context.Context, o Options) error {
 		log = slog.Default()
 	}
 	warnInsecureTLS(o, log) // tlswarn.go
+	defer setMemoryLimit(o.MemoryLimit, log)()
 	tmpl, err := templates.Load(o.TemplatesDir)
 	if err != nil {
 		return fmt.Errorf("load templates: %w", err)

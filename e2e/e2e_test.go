@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,10 +161,23 @@ func (h *harness) get(path string, v any) {
 	}
 }
 
+// tickets returns every ticket as GET /api/v1/tickets/{ref} shows it (the
+// list's items have no message_ids), listing them page by page.
 func (h *harness) tickets() []web.TicketSummary {
-	var out struct{ Tickets []web.TicketSummary }
-	h.get("/api/v1/tickets", &out)
-	return out.Tickets
+	var out []web.TicketSummary
+	for cursor := ""; ; {
+		var page web.TicketList
+		h.get("/api/v1/tickets?limit=1000&cursor="+url.QueryEscape(cursor), &page)
+		for _, it := range page.Tickets {
+			var d web.TicketDetail
+			h.get("/api/v1/tickets/"+it.Ref, &d)
+			out = append(out, d.TicketSummary)
+		}
+		if page.NextCursor == "" {
+			return out
+		}
+		cursor = page.NextCursor
+	}
 }
 
 func (h *harness) unmatched() int {

@@ -96,19 +96,19 @@ func TestAPITicketsAndFilters(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%s: %d %s", c.query, code, body)
 		}
-		var out struct{ Tickets []TicketSummary }
+		var out TicketList
 		if err := json.Unmarshal([]byte(body), &out); err != nil {
 			t.Fatal(err)
 		}
 		var refs []string
 		for _, tk := range out.Tickets {
 			refs = append(refs, tk.Ref)
-			if len(tk.MessageIDs) != 2 || tk.RequesterAddress != "a@swv.example" {
+			if tk.Messages != 2 || tk.RequesterAddress != "a@swv.example" || len(tk.AllowedEvents) == 0 {
 				t.Errorf("%s: ticket %+v", c.query, tk)
 			}
 		}
-		if strings.Join(refs, ",") != strings.Join(c.want, ",") {
-			t.Errorf("%s: refs %v, want %v", c.query, refs, c.want)
+		if strings.Join(refs, ",") != strings.Join(c.want, ",") || out.Total != len(c.want) {
+			t.Errorf("%s: refs %v (total %d), want %v", c.query, refs, out.Total, c.want)
 		}
 	}
 	code, body := call(t, srv, "GET", "/api/v1/tickets/po-2026-0001", testToken, "")

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -27,6 +28,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -35,6 +37,7 @@ import (
 	"github.com/poraad/loket/intake"
 	"github.com/poraad/loket/internal/mailtest"
 	"github.com/poraad/loket/templates"
+	"github.com/poraad/loket/web"
 	"github.com/poraad/loket/workflow"
 )
 
@@ -50,6 +53,7 @@ type Result struct {
 	CPUs      int           `json:"cpus"`
 	Intake    []IntakeRun   `json:"intake"`
 	Latency   *LatencyRun   `json:"latency,omitempty"`
+	Recheck   *LatencyRun   `json:"latency_idle_recheck,omitempty"` // the latency run with IdleRecheck
 	Memory    *MemoryRun    `json:"memory,omitempty"`
 	BigStore  *BigStoreRun  `json:"big_store,omitempty"`
 	Notes     []string      `json:"notes,omitempty"`
@@ -67,16 +71,20 @@ type IntakeRun struct {
 	LoketPerSecond float64 `json:"loket_msgs_per_s"`
 	StoreBytes     int64   `json:"store_bytes"`
 	BytesPerTicket float64 `json:"store_bytes_per_ticket"`
+	// LoketCPUSeconds is the CPU time (user and system, all threads) the
+	// intake took: on a shared machine steadier than the wall clock.
+	LoketCPUSeconds float64 `json:"loket_cpu_s"`
 }
 
 // LatencyRun is APPEND to confirmation accepted by the SMTP listener.
 type LatencyRun struct {
-	M     int     `json:"m"`
-	Every string  `json:"every"`
-	P50   float64 `json:"p50_ms"`
-	P95   float64 `json:"p95_ms"`
-	P99   float64 `json:"p99_ms"`
-	Max   float64 `json:"max_ms"`
+	M           int     `json:"m"`
+	Every       string  `json:"every"`
+	IdleRecheck string  `json:"idle_recheck,omitempty"` // "" for pure IDLE
+	P50         float64 `json:"p50_ms"`
+	P95         float64 `json:"p95_ms"`
+	P99         float64 `json:"p99_ms"`
+	Max         float64 `json:"max_ms"`
 }
 
 // MemoryRun is the peak RSS of a process taking big attachments.
@@ -86,18 +94,30 @@ type MemoryRun struct {
 	BigMB     int     `json:"big_mb"`
 	Seconds   float64 `json:"seconds"`
 	PeakRSSMB float64 `json:"peak_rss_mb"` // VmHWM of the child that ran the intake
-	// At the end: anonymous memory, and file pages mapped (bbolt's mmap).
+	// The highest anonymous memory and mapped file pages (bbolt's mmap,
+	// the program's text) seen, sampled every 10 ms; their sum may exceed
+	// PeakRSSMB, since they need not peak together.
+	PeakAnonMB float64 `json:"peak_rss_anon_mb"`
+	PeakFileMB float64 `json:"peak_rss_file_mb"`
+	// At the end: anonymous memory, and file pages mapped.
 	EndAnonMB float64 `json:"end_rss_anon_mb"`
 	EndFileMB float64 `json:"end_rss_file_mb"`
 }
 
 // BigStoreRun is start-up and the filtered list with many tickets.
 type BigStoreRun struct {
-	Tickets        int     `json:"tickets"`
-	StartupMS      float64 `json:"startup_ms"`
+	Tickets   int     `json:"tickets"`
+	StartupMS float64 `json:"startup_ms"` // open the store, templates, classifier
+	// FirstListMS is the first GET /api/v1/tickets?state=new after that,
+	// which waits for the index's summaries; IndexWordsMS then the rest of
+	// WarmIndex (the words for search), which serve runs in the background.
+	FirstListMS  float64 `json:"first_list_ms"`
+	IndexWordsMS float64 `json:"index_words_ms"`
+	// ListMS and ListNoneMS are GET /api/v1/tickets?state=new (one page of
+	// 100) and ?state=closed, median of 5, with the index built.
 	ListMS         float64 `json:"list_state_ms"`
-	Listed         int     `json:"listed"`
-	ListNoneMS     float64 `json:"list_state_none_ms"` // a state no ticket is in: the scan alone
+	Listed         int     `json:"listed"`             // total of state=new
+	ListNoneMS     float64 `json:"list_state_none_ms"` // a state no ticket is in
 	BytesPerTicket float64 `json:"store_bytes_per_ticket"`
 }
 
@@ -118,6 +138,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	sizes := fs.String("n", "1000,10000", "mailbox sizes for the intake comparison, comma-separated")
 	m := fs.Int("m", 0, "messages for the latency run, one every 20 ms (default 200, 1000 with -full)")
 	full := fs.Bool("full", false, "also the 100 000-ticket store; larger latency run")
+	recheck := fs.Duration("idle-recheck", 50*time.Millisecond, "the latency run again with this IdleRecheck; 0 skips it")
 	jsonPath := fs.String("json", "", "write the figures as JSON to this file")
 	rss := fs.Bool("rss", false, "also the peak RSS run (10 messages of 25 MB among 1 000); on with -full")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -157,7 +178,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	users := map[string]string{"lat": password, "mem": password}
+	users := map[string]string{"lat": password, "latr": password, "mem": password}
 	for _, n := range ns {
 		users[fmt.Sprintf("b%d", n)] = password
 	}
@@ -178,11 +199,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		res.Intake = append(res.Intake, r)
 		fmt.Fprintf(os.Stderr, "intake %d: bare %.2fs, loket %.2fs\n", n, r.BareSeconds, r.LoketSeconds)
 	}
-	lat, err := latencyRun(ctx, dc, dir, *m)
+	lat, err := latencyRun(ctx, dc, dir, *m, "lat", 0)
 	if err != nil {
 		return fmt.Errorf("latency run: %w", err)
 	}
 	res.Latency = &lat
+	if *recheck > 0 {
+		lat, err := latencyRun(ctx, dc, dir, *m, "latr", *recheck)
+		if err != nil {
+			return fmt.Errorf("latency run with idle recheck: %w", err)
+		}
+		res.Recheck = &lat
+	}
 	if *full || *rss {
 		mem, err := memoryRun(ctx, dc, dir, corpus)
 		if err != nil {
@@ -370,10 +398,10 @@ func newLoket(path string) (*loket, error) {
 	return &loket{st: st, path: path, svc: &workflow.Service{Store: st, Classifier: cl, Policy: pol}}, nil
 }
 
-func (l *loket) poller(dc *mailtest.Dovecot, user, initial string) *intake.Poller {
+func (l *loket) poller(dc *mailtest.Dovecot, user, initial string, recheck time.Duration) *intake.Poller {
 	return intake.NewPoller(intake.MailboxConfig{Name: "ondersteuning", Address: deskAddress, Host: dc.Host(), Port: dc.Port(),
 		TLS: "none", Username: user, Password: password, PollInterval: time.Hour, InitialSync: initial,
-		BatchSize: 200},
+		BatchSize: intake.DefaultBatchSize, IdleRecheck: recheck},
 		l.svc, slog.New(slog.DiscardHandler))
 }
 
@@ -405,8 +433,8 @@ func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, cor
 	defer l.st.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := l.poller(dc, user, intake.InitialSyncImportSilent)
-	start := time.Now()
+	p := l.poller(dc, user, intake.InitialSyncImportSilent, 0)
+	start, cpu0 := time.Now(), cpuTime()
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx) }()
 	for p.Status().Handled < int64(n) {
@@ -420,6 +448,7 @@ func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, cor
 		}
 	}
 	r.LoketSeconds = time.Since(start).Seconds()
+	r.LoketCPUSeconds = (cpuTime() - cpu0).Seconds()
 	cancel()
 	<-errc
 	st, err := l.st.Stats()
@@ -441,14 +470,19 @@ func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, cor
 
 var inReplyToRe = regexp.MustCompile(`(?im)^in-reply-to:\s*<lat-(\d+)@loket\.bench>`)
 
-func latencyRun(ctx context.Context, dc *mailtest.Dovecot, dir string, m int) (LatencyRun, error) {
+// latencyRun measures APPEND to confirmation for user's mailbox, idling
+// with the given IdleRecheck (0: pure IDLE).
+func latencyRun(ctx context.Context, dc *mailtest.Dovecot, dir string, m int, user string, recheck time.Duration) (LatencyRun, error) {
 	r := LatencyRun{M: m, Every: "20ms"}
+	if recheck > 0 {
+		r.IdleRecheck = recheck.String()
+	}
 	smtpSrv, err := mailtest.StartSMTP()
 	if err != nil {
 		return r, err
 	}
 	defer smtpSrv.Close()
-	l, err := newLoket(filepath.Join(dir, "lat.db"))
+	l, err := newLoket(filepath.Join(dir, user+".db"))
 	if err != nil {
 		return r, err
 	}
@@ -459,12 +493,12 @@ func latencyRun(ctx context.Context, dc *mailtest.Dovecot, dir string, m int) (L
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go sender.Run(ctx)
-	p := l.poller(dc, "lat", intake.InitialSyncImport)
+	p := l.poller(dc, user, intake.InitialSyncImport, recheck)
 	go p.Run(ctx)
 	for p.Status().LastPoll.IsZero() {
 		time.Sleep(5 * time.Millisecond)
 	}
-	c, err := login(dc, "lat", nil)
+	c, err := login(dc, user, nil)
 	if err != nil {
 		return r, err
 	}
@@ -558,18 +592,49 @@ func bigStoreRun(dir string, n int, corpus [][]byte) (BigStoreRun, error) {
 	}
 	defer l2.st.Close()
 	r.StartupMS = float64(time.Since(start).Microseconds()) / 1000
-	start = time.Now()
-	ts, err := l2.st.Tickets(workflow.Filter{State: workflow.StateNew})
+	// The API's handler, as serve mounts it.
+	api := (&web.API{Store: l2.st, Token: password, Log: slog.New(slog.DiscardHandler)}).Handler()
+	list := func(query string) (web.TicketList, float64, error) {
+		req := httptest.NewRequest("GET", "/api/v1/tickets?"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+password)
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		api.ServeHTTP(rec, req)
+		took := float64(time.Since(start).Microseconds()) / 1000
+		var out web.TicketList
+		if rec.Code != 200 {
+			return out, took, fmt.Errorf("GET /api/v1/tickets?%s: %d %s", query, rec.Code, rec.Body)
+		}
+		return out, took, json.Unmarshal(rec.Body.Bytes(), &out)
+	}
+	median := func(query string) (float64, error) {
+		var ms []float64
+		for range 5 {
+			_, took, err := list(query)
+			if err != nil {
+				return 0, err
+			}
+			ms = append(ms, took)
+		}
+		slices.Sort(ms)
+		return ms[len(ms)/2], nil
+	}
+	out, first, err := list("state=new")
 	if err != nil {
 		return r, err
 	}
-	r.ListMS = float64(time.Since(start).Microseconds()) / 1000
-	r.Listed = len(ts)
+	r.FirstListMS, r.Listed = first, out.Total
 	start = time.Now()
-	if _, err := l2.st.Tickets(workflow.Filter{State: workflow.StateClosed}); err != nil {
+	if err := l2.st.WarmIndex(); err != nil {
 		return r, err
 	}
-	r.ListNoneMS = float64(time.Since(start).Microseconds()) / 1000
+	r.IndexWordsMS = float64(time.Since(start).Microseconds()) / 1000
+	if r.ListMS, err = median("state=new"); err != nil {
+		return r, err
+	}
+	if r.ListNoneMS, err = median("state=closed"); err != nil {
+		return r, err
+	}
 	if fi, err := os.Stat(path); err == nil {
 		r.BytesPerTicket = float64(fi.Size()) / float64(n)
 	}
@@ -578,22 +643,30 @@ func bigStoreRun(dir string, n int, corpus [][]byte) (BigStoreRun, error) {
 
 func printTable(w io.Writer, r Result) {
 	fmt.Fprintf(w, "loket-bench %s, %s, %d CPUs, %s in all\n\n", r.Started.Format(time.RFC3339), r.GoVersion, r.CPUs, r.Total.Round(time.Second))
-	fmt.Fprintf(w, "%-8s %10s %12s %12s %7s %12s %12s %14s\n", "messages", "MB", "bare fetch", "loket", "ratio", "bare msg/s", "loket msg/s", "store B/ticket")
+	fmt.Fprintf(w, "%-8s %10s %12s %12s %7s %12s %12s %14s %12s\n", "messages", "MB", "bare fetch", "loket", "ratio", "bare msg/s", "loket msg/s", "store B/ticket", "loket CPU")
 	for _, x := range r.Intake {
-		fmt.Fprintf(w, "%-8d %10.1f %11.2fs %11.2fs %6.2f× %12.0f %12.0f %14.0f\n", x.N, float64(x.Bytes)/1e6, x.BareSeconds, x.LoketSeconds,
-			x.Ratio, x.BarePerSecond, x.LoketPerSecond, x.BytesPerTicket)
+		fmt.Fprintf(w, "%-8d %10.1f %11.2fs %11.2fs %6.2f× %12.0f %12.0f %14.0f %11.2fs\n", x.N, float64(x.Bytes)/1e6, x.BareSeconds, x.LoketSeconds,
+			x.Ratio, x.BarePerSecond, x.LoketPerSecond, x.BytesPerTicket, x.LoketCPUSeconds)
 	}
-	if l := r.Latency; l != nil {
-		fmt.Fprintf(w, "\nAPPEND → confirmation accepted (IDLE), %d messages one every %s: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms\n",
-			l.M, l.Every, l.P50, l.P95, l.P99, l.Max)
+	for _, l := range []*LatencyRun{r.Latency, r.Recheck} {
+		if l == nil {
+			continue
+		}
+		how := "IDLE"
+		if l.IdleRecheck != "" {
+			how = "IDLE, idle_recheck " + l.IdleRecheck
+		}
+		fmt.Fprintf(w, "\nAPPEND → confirmation accepted (%s), %d messages one every %s: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+			how, l.M, l.Every, l.P50, l.P95, l.P99, l.Max)
 	}
 	if m := r.Memory; m != nil {
-		fmt.Fprintf(w, "\n%d messages of %d MB among %d small ones: peak RSS %.0f MB (VmHWM of the intake process; at the end %.0f MB anonymous, %.0f MB mapped store file), %.1f s\n",
-			m.Big, m.BigMB, m.Small, m.PeakRSSMB, m.EndAnonMB, m.EndFileMB, m.Seconds)
+		fmt.Fprintf(w, "\n%d messages of %d MB among %d small ones: peak RSS %.0f MB (VmHWM of the intake process; at most %.0f MB anonymous and %.0f MB mapped files; at the end %.0f MB anonymous, %.0f MB mapped files), %.1f s\n",
+			m.Big, m.BigMB, m.Small, m.PeakRSSMB, m.PeakAnonMB, m.PeakFileMB, m.EndAnonMB, m.EndFileMB, m.Seconds)
 	}
 	if b := r.BigStore; b != nil {
-		fmt.Fprintf(w, "\n%d tickets: open store and start %.1f ms, list state=new (%d) %.1f ms, state=closed (none) %.1f ms, %.0f bytes per ticket\n",
-			b.Tickets, b.StartupMS, b.Listed, b.ListMS, b.ListNoneMS, b.BytesPerTicket)
+		fmt.Fprintf(w, "\n%d tickets: open store and start %.1f ms, first list %.1f ms (builds the index's summaries), then the words for search %.1f ms; "+
+			"GET /api/v1/tickets?state=new (%d match) %.1f ms, ?state=closed (none) %.1f ms; %.0f bytes per ticket\n",
+			b.Tickets, b.StartupMS, b.FirstListMS, b.IndexWordsMS, b.Listed, b.ListMS, b.ListNoneMS, b.BytesPerTicket)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
@@ -634,10 +707,12 @@ func memoryRun(ctx context.Context, dc *mailtest.Dovecot, dir string, corpus [][
 	}
 	r.Seconds = time.Since(start).Seconds()
 	var got struct {
-		Handled   int64   `json:"handled"`
-		VmHWMKB   float64 `json:"vmhwm_kb"`
-		RssAnonKB float64 `json:"rss_anon_kb"`
-		RssFileKB float64 `json:"rss_file_kb"`
+		Handled       int64   `json:"handled"`
+		VmHWMKB       float64 `json:"vmhwm_kb"`
+		PeakRssAnonKB float64 `json:"peak_rss_anon_kb"`
+		PeakRssFileKB float64 `json:"peak_rss_file_kb"`
+		RssAnonKB     float64 `json:"rss_anon_kb"`
+		RssFileKB     float64 `json:"rss_file_kb"`
 	}
 	if err := json.Unmarshal(outb, &got); err != nil {
 		return r, fmt.Errorf("child said %q: %w", outb, err)
@@ -646,6 +721,7 @@ func memoryRun(ctx context.Context, dc *mailtest.Dovecot, dir string, corpus [][
 		return r, fmt.Errorf("child handled %d of %d", got.Handled, len(mixed))
 	}
 	r.PeakRSSMB = got.VmHWMKB / 1024
+	r.PeakAnonMB, r.PeakFileMB = got.PeakRssAnonKB/1024, got.PeakRssFileKB/1024
 	r.EndAnonMB, r.EndFileMB = got.RssAnonKB/1024, got.RssFileKB/1024
 	return r, nil
 }
@@ -683,18 +759,36 @@ func childIntake(ctx context.Context, addr, user, store string, out io.Writer) e
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx) }()
-	for p.Status().LastPoll.IsZero() {
+	var peakAnon, peakFile float64
+	for tick := 0; p.Status().LastPoll.IsZero(); tick++ {
 		select {
 		case err := <-errc:
 			return fmt.Errorf("poller stopped: %v", err)
 		case <-time.After(5 * time.Millisecond):
 		}
+		if tick%2 == 0 {
+			if kb, err := procStatus(); err == nil {
+				peakAnon, peakFile = max(peakAnon, kb["RssAnon"]), max(peakFile, kb["RssFile"])
+			}
+		}
 	}
 	cancel()
 	<-errc
-	status, err := os.ReadFile("/proc/self/status")
+	kb, err := procStatus()
 	if err != nil {
 		return err
+	}
+	return json.NewEncoder(out).Encode(map[string]any{"handled": p.Status().Handled, "vmhwm_kb": kb["VmHWM"],
+		"peak_rss_anon_kb": max(peakAnon, kb["RssAnon"]), "peak_rss_file_kb": max(peakFile, kb["RssFile"]),
+		"rss_anon_kb": kb["RssAnon"], "rss_file_kb": kb["RssFile"]})
+}
+
+// procStatus reads the kB figures of /proc/self/status (VmHWM, RssAnon,
+// RssFile, …).
+func procStatus() (map[string]float64, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil, err
 	}
 	kb := map[string]float64{}
 	for _, line := range strings.Split(string(status), "\n") {
@@ -702,6 +796,14 @@ func childIntake(ctx context.Context, addr, user, store string, out io.Writer) e
 			kb[k], _ = strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
 		}
 	}
-	return json.NewEncoder(out).Encode(map[string]any{"handled": p.Status().Handled, "vmhwm_kb": kb["VmHWM"],
-		"rss_anon_kb": kb["RssAnon"], "rss_file_kb": kb["RssFile"]})
+	return kb, nil
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

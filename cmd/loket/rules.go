@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,15 +60,21 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, c := range cs.Corrections {
 		corrections[c.Ref] = c
 	}
-	var list struct {
-		Tickets []web.TicketSummary `json:"tickets"`
+	var list []web.TicketListItem
+	for cursor := ""; ; {
+		var page web.TicketList
+		if err := api.do(ctx, "GET", "/api/v1/tickets?limit=1000&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
+			return fmt.Errorf("list tickets: %w", err)
+		}
+		list = append(list, page.Tickets...)
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
 	}
-	if err := api.do(ctx, "GET", "/api/v1/tickets", nil, &list); err != nil {
-		return fmt.Errorf("list tickets: %w", err)
-	}
-	docs := make([]intake.TermDoc, 0, len(list.Tickets))
+	docs := make([]intake.TermDoc, 0, len(list))
 	from := make(map[intake.Type]map[intake.Type]int) // corrected type -> original type -> count
-	for _, ts := range list.Tickets {
+	for _, ts := range list {
 		var t web.TicketDetail
 		if err := api.do(ctx, "GET", "/api/v1/tickets/"+ts.Ref, nil, &t); err != nil {
 			return fmt.Errorf("read ticket %s: %w", ts.Ref, err)

@@ -161,16 +161,19 @@ func (h *harness) get(path string, v any) {
 	}
 }
 
-// tickets returns every ticket as GET /api/v1/tickets/{ref} shows it (the
-// list's items have no message_ids), listing them page by page.
-func (h *harness) tickets() []web.TicketSummary {
+func (h *harness) tickets() []web.TicketSummary { return allTickets(h.get) }
+
+// allTickets returns every ticket as GET /api/v1/tickets/{ref} shows it
+// (the list's items have no message_ids), listing them page by page with
+// get, the API client of a test harness.
+func allTickets(get func(path string, v any)) []web.TicketSummary {
 	var out []web.TicketSummary
 	for cursor := ""; ; {
 		var page web.TicketList
-		h.get("/api/v1/tickets?limit=1000&cursor="+url.QueryEscape(cursor), &page)
+		get("/api/v1/tickets?limit=1000&cursor="+url.QueryEscape(cursor), &page)
 		for _, it := range page.Tickets {
 			var d web.TicketDetail
-			h.get("/api/v1/tickets/"+it.Ref, &d)
+			get("/api/v1/tickets/"+it.Ref, &d)
 			out = append(out, d.TicketSummary)
 		}
 		if page.NextCursor == "" {

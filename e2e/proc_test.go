@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -300,24 +299,7 @@ func (p *proc) get(path string, v any) {
 	}
 }
 
-// tickets returns every ticket as GET /api/v1/tickets/{ref} shows it (the
-// list's items have no message_ids), listing them page by page.
-func (p *proc) tickets() []web.TicketSummary {
-	var out []web.TicketSummary
-	for cursor := ""; ; {
-		var page web.TicketList
-		p.get("/api/v1/tickets?limit=1000&cursor="+url.QueryEscape(cursor), &page)
-		for _, it := range page.Tickets {
-			var d web.TicketDetail
-			p.get("/api/v1/tickets/"+it.Ref, &d)
-			out = append(out, d.TicketSummary)
-		}
-		if page.NextCursor == "" {
-			return out
-		}
-		cursor = page.NextCursor
-	}
-}
+func (p *proc) tickets() []web.TicketSummary { return allTickets(p.get) }
 
 func (p *proc) unmatched() []web.MessageView {
 	var out struct{ Messages []web.MessageView }

@@ -107,8 +107,8 @@ func TestPollerBigMessageAlone(t *testing.T) {
 	h.checkContract(t)
 }
 
-// slowBatchHandler stores batches slowly and notes how many it was given
-// at once, and whether the poller fetched the next batch meanwhile.
+// slowBatchHandler stores batches slowly and notes the most it was given
+// at once.
 type slowBatchHandler struct {
 	*batchHandler
 	running, most atomic.Int32
@@ -127,10 +127,12 @@ func (h *slowBatchHandler) HandleBatch(ctx context.Context, fs []Fetched) error 
 	return h.batchHandler.HandleBatch(ctx, fs)
 }
 
-// TestPollerBatchesOverlapFetch checks the pipelined flush: batches are
-// stored one at a time, in UID order, each whole, while the next is
-// fetched; a failing batch among them still goes one by one; the cursor
-// ends at the last UID.
+// TestPollerBatchesOverlapFetch checks what the pipelined flush (a batch
+// stored in the background while the poller fetches on) must keep: slow
+// batches are still stored one at a time, in UID order, each whole; a
+// failing batch among them still goes one by one; the cursor ends at the
+// last UID. (That the fetch overlaps is not observable from a handler;
+// loket-bench measures what it gains.)
 func TestPollerBatchesOverlapFetch(t *testing.T) {
 	srv := startIMAP(t)
 	for i := 1; i <= 20; i++ {

@@ -1047,14 +1047,19 @@ func appendFold(dst []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if f, lr := foldRune(r); lr < 0 {
-			dst = append(dst, f...)
-		} else {
-			dst = utf8.AppendRune(dst, lr)
-		}
+		dst = appendFoldRune(dst, r)
 		i += size
 	}
 	return dst
+}
+
+// appendFoldRune appends the folding of the non-ASCII rune r to dst.
+func appendFoldRune(dst []byte, r rune) []byte {
+	f, lr := foldRune(r)
+	if lr < 0 {
+		return append(dst, f...)
+	}
+	return utf8.AppendRune(dst, lr)
 }
 
 // foldRune folds a non-ASCII rune: to the string f when lr < 0, else to

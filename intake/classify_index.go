@@ -540,11 +540,7 @@ func appendFoldPrefix(dst []byte, s string, n int) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if f, lr := foldRune(r); lr < 0 {
-			dst = append(dst, f...)
-		} else {
-			dst = utf8.AppendRune(dst, lr)
-		}
+		dst = appendFoldRune(dst, r)
 		i += size
 	}
 	return dst

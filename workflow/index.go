@@ -506,7 +506,7 @@ func (s *Store) indexWords() error {
 	if x.gen != gen {
 		return nil // rebuilt meanwhile: the next text query builds them again
 	}
-	x.wordIDs, x.vocab, x.postings = w.ids, w.vocab, w.postings
+	x.wordPostings = w
 	x.words = true
 	// put gave the slots it changed meanwhile their key.
 	changed := make(map[int32]bool, len(touched))
@@ -543,6 +543,21 @@ type wordPostings struct {
 	postings [][]int32 // word id -> slots, ascending
 }
 
+// id returns w's word id, giving it one when it is new.
+func (wp *wordPostings) id(w string) int32 {
+	id, ok := wp.ids[w]
+	if !ok {
+		if wp.ids == nil {
+			wp.ids = map[string]int32{}
+		}
+		id = int32(len(wp.vocab))
+		wp.ids[w] = id
+		wp.vocab = append(wp.vocab, w)
+		wp.postings = append(wp.postings, nil)
+	}
+	return id
+}
+
 // splitWords builds the postings of the space-separated word lists of the
 // slots. Each core splits its own range of slots; the ranges are joined in
 // order, so postings stay ascending.
@@ -551,18 +566,11 @@ func splitWords(perSlot [][]byte) wordPostings {
 	var wg sync.WaitGroup
 	for p := range parts {
 		pt := &parts[p]
-		pt.ids = map[string]int32{}
 		from, to := len(perSlot)*p/len(parts), len(perSlot)*(p+1)/len(parts)
 		wg.Go(func() {
 			for i := from; i < to; i++ {
 				for w := range strings.FieldsSeq(string(perSlot[i])) {
-					id, ok := pt.ids[w]
-					if !ok {
-						id = int32(len(pt.vocab))
-						pt.ids[w] = id
-						pt.vocab = append(pt.vocab, w)
-						pt.postings = append(pt.postings, nil)
-					}
+					id := pt.id(w)
 					if ps := pt.postings[id]; len(ps) == 0 || ps[len(ps)-1] != int32(i) {
 						pt.postings[id] = append(ps, int32(i))
 					}
@@ -590,16 +598,14 @@ func splitWords(perSlot [][]byte) wordPostings {
 
 // ticketIndex is the in-memory index; its zero value is empty and unbuilt.
 type ticketIndex struct {
-	mu       sync.RWMutex
-	built    bool
-	lastSeq  uint64
-	slots    []indexSlot
-	byRef    map[string]int32
-	wordIDs  map[string]int32
-	vocab    []string  // word id -> word
-	postings [][]int32 // word id -> slots, ascending
-	order    map[QueueSort][]int32
-	inserted int // slots inserted into order[SortNewest] since it was sorted
+	mu           sync.RWMutex
+	built        bool
+	lastSeq      uint64
+	slots        []indexSlot
+	byRef        map[string]int32
+	order        map[QueueSort][]int32
+	inserted     int // slots inserted into order[SortNewest] since it was sorted
+	wordPostings     // the body words of every slot, once words is true
 	// words: the postings hold every slot's words. They are built after the
 	// summaries (indexWords), which is all a query without text needs.
 	// While wordsBusy, put lists the slots it changes in touched, for the
@@ -715,7 +721,7 @@ func (s *Store) backfillIndex() error {
 // keys follow (indexWords). The summaries are decoded on every core, each over its own
 // range of slots.
 func (x *ticketIndex) buildTx(tx *bolt.Tx) error {
-	x.wordIDs, x.vocab, x.postings, x.order = nil, nil, nil, nil
+	x.wordPostings, x.order = wordPostings{}, nil
 	x.built, x.words = false, false
 	x.gen++
 	var refs, raw [][]byte
@@ -789,13 +795,7 @@ func (x *ticketIndex) put(sum Summary, words []byte) {
 // addWords adds slot to the postings of the space-separated words.
 func (x *ticketIndex) addWords(slot int32, words string) {
 	for w := range strings.FieldsSeq(words) {
-		id, ok := x.wordIDs[w]
-		if !ok {
-			id = int32(len(x.vocab))
-			x.wordIDs[w] = id
-			x.vocab = append(x.vocab, w)
-			x.postings = append(x.postings, nil)
-		}
+		id := x.id(w)
 		p := x.postings[id]
 		if n := len(p); n == 0 || p[n-1] < slot {
 			x.postings[id] = append(p, slot)

@@ -67,13 +67,18 @@ func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
 		parallel(n, func(i int) {
 			f, m := fs[i], msgs[i]
 			in := boundedInbound(Inbound{Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
-				Raw: f.Raw, Msg: m, Class: s.Classify(m, f.Mailbox), HeaderOnly: f.HeaderOnly, Backlog: f.Backlog})
+				Raw: f.Raw, Msg: m, Class: s.Classify(m, f.Mailbox), HeaderOnly: f.HeaderOnly, Backlog: f.Backlog, parsedRaw: true})
 			in.words = Words(in.Msg.Text)
-			if js, err := json.Marshal(in.Msg); err == nil {
+			stored, _ := storedMessage(in)
+			if js, err := json.Marshal(stored); err == nil {
 				in.msgJSON = js
 			}
-			if js, err := json.Marshal(&in.Class); err == nil {
-				in.classJSON = js
+			// A new request's classification is stored in the ticket it
+			// makes, not in its message record (ClassInTicket).
+			if in.Class.Kind != intake.KindNew {
+				if js, err := json.Marshal(&in.Class); err == nil {
+					in.classJSON = js
+				}
 			}
 			ins[i] = in
 		})

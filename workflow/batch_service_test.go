@@ -1,13 +1,17 @@
 package workflow
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/poraad/loket/intake"
 )
@@ -90,4 +94,97 @@ func TestHandleBatchAsOneByOne(t *testing.T) {
 		})
 	}
 	t.Logf("%d messages", len(raws))
+}
+
+// TestRecordStoredOnce checks that a message record read back is whole
+// although its HTML is stored only in the raw bytes and a new request's
+// classification only in its ticket: through Handle and HandleBatch alike,
+// Store.Message gives the parsed message and its classification, the
+// stored bytes hold neither twice, and a purge leaves no HTML behind.
+func TestRecordStoredOnce(t *testing.T) {
+	files, _ := filepath.Glob("../intake/testdata/classify/heldout/*.eml")
+	if len(files) == 0 {
+		t.Skip("no test mail")
+	}
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			f := newFixture(t)
+			svc := f.service()
+			var fs []intake.Fetched
+			for i, file := range files {
+				raw, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fs = append(fs, intake.Fetched{Mailbox: "ondersteuning", UIDValidity: 1, UID: uint32(i + 1), Raw: raw, Size: int64(len(raw))})
+			}
+			if batched {
+				if err := svc.HandleBatch(context.Background(), fs); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				for _, fe := range fs {
+					if err := svc.Handle(context.Background(), fe); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			htmlLeft, classLeft := 0, 0
+			for _, fe := range fs {
+				want := boundedInbound(Inbound{Msg: intake.Parse(fe.Raw)}).Msg
+				v, _ := f.store.TicketForMessageID(want.MessageID)
+				if v == "" {
+					continue // an auto-reply or bounce without a ticket
+				}
+				var seq uint64
+				var stored []byte
+				_ = f.store.db.View(func(tx *bolt.Tx) error {
+					seq = btoi(tx.Bucket(bucketMessageIDs).Get([]byte(want.MessageID)))
+					stored = bytes.Clone(tx.Bucket(bucketMessages).Get(itob(seq)))
+					return nil
+				})
+				rec, err := f.store.Message(seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rec.Message.HTML != want.HTML || rec.Message.Text != want.Text {
+					t.Errorf("%s: HTML/text read back differ from the parsed message (HTMLInRaw %v)", want.MessageID, rec.HTMLInRaw)
+				}
+				if rec.Class == nil || rec.Class.Kind == "" {
+					t.Errorf("%s: no classification read back (ClassInTicket %v)", want.MessageID, rec.ClassInTicket)
+				}
+				if rec.ClassInTicket {
+					tk, err := f.store.Ticket(rec.TicketRef)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(*rec.Class, tk.Classification) {
+						t.Errorf("%s: classification read back differs from its ticket's", want.MessageID)
+					}
+					classLeft++
+					if bytes.Contains(stored, []byte(`"classification"`)) {
+						t.Errorf("%s: classification stored twice", want.MessageID)
+					}
+				}
+				if rec.HTMLInRaw {
+					htmlLeft++
+					if bytes.Contains(stored, []byte(`"html"`)) {
+						t.Errorf("%s: HTML stored in the record too", want.MessageID)
+					}
+					if err := f.store.db.Update(func(tx *bolt.Tx) error {
+						_, err := purgeMessageTx(tx, seq, false)
+						return err
+					}); err != nil {
+						t.Fatal(err)
+					}
+					if rec, err := f.store.Message(seq); err != nil || rec.HTMLInRaw || rec.Message.HTML != "" {
+						t.Errorf("%s: after the purge: %v, HTMLInRaw %v, %d bytes of HTML", want.MessageID, err, rec.HTMLInRaw, len(rec.Message.HTML))
+					}
+				}
+			}
+			if htmlLeft == 0 || classLeft == 0 {
+				t.Errorf("%d records left their HTML to the raw bytes and %d their classification to the ticket; want some of each", htmlLeft, classLeft)
+			}
+		})
+	}
 }

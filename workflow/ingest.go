@@ -35,6 +35,9 @@ type Inbound struct {
 	words     []string
 	msgJSON   []byte
 	classJSON []byte
+	// parsedRaw: Msg is intake.Parse(Raw), so its HTML can be parsed
+	// again from Raw (htmlInRaw). Set by the Service, which parses.
+	parsedRaw bool
 }
 
 // IngestResult says what Ingest did.
@@ -171,6 +174,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 	class := in.Class
 	rec := &MessageRecord{Direction: DirIn, Mailbox: in.Mailbox, UIDValidity: in.UIDValidity, UID: in.UID,
 		Received: now, Message: in.Msg, Class: &class, HeaderOnly: in.HeaderOnly}
+	rec.Message, rec.HTMLInRaw = storedMessage(in) // in.msgJSON is its JSON, if any
 
 	if err := noteBounceTx(tx, in, p, now); err != nil { // guard.go
 		return err
@@ -237,6 +241,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 	}
 
 	rec.TicketRef = t.Ref
+	rec.ClassInTicket = res.NewTicket // the ticket holds it (restoreTx)
 	seq, err := putMessageJSONTx(tx, rec, in.Raw, in.msgJSON, in.classJSON)
 	if err != nil {
 		return err
@@ -424,6 +429,52 @@ func threadTicketTx(tx *bolt.Tx, c intake.Classification) *Ticket {
 	return nil
 }
 
+// htmlInRaw reports whether in's HTML body is left out of its stored
+// record, to be read again from its raw bytes when someone looks at it:
+// the HTML is most of a parsed message (an Outlook mail's is three times
+// its text), and a message over bigRaw is not parsed again to show it.
+func htmlInRaw(in Inbound) bool {
+	return in.parsedRaw && in.Msg.HTML != "" && !in.HeaderOnly && len(in.Raw) > 0 && len(in.Raw) <= bigRaw
+}
+
+// storedMessage returns the message as its record stores it (without the
+// HTML when htmlInRaw) and whether the HTML was left out.
+func storedMessage(in Inbound) (*intake.Message, bool) {
+	if !htmlInRaw(in) {
+		return in.Msg, false
+	}
+	m := *in.Msg
+	m.HTML = ""
+	return &m, true
+}
+
+// restoreTx puts back into rec what its stored form leaves to others: the
+// HTML body, parsed again from the raw bytes (gone after a purge), and the
+// classification held by the ticket the message made.
+func (rec *MessageRecord) restoreTx(tx *bolt.Tx) {
+	if rec.HTMLInRaw && rec.Message != nil && rec.Message.HTML == "" {
+		if raw := rawTx(tx, rec.Seq); raw != nil {
+			rec.Message.HTML = intake.Parse(raw).HTML
+		}
+	}
+	if rec.ClassInTicket && rec.Class == nil && rec.TicketRef != "" {
+		if t, err := ticketTx(tx, rec.TicketRef); err == nil {
+			c := t.Classification
+			rec.Class = &c
+		}
+	}
+}
+
+// messageTx reads the whole record stored under seq (restoreTx).
+func messageTx(tx *bolt.Tx, seq uint64) (*MessageRecord, error) {
+	var rec MessageRecord
+	if err := getJSON(tx.Bucket(bucketMessages), itob(seq), &rec); err != nil {
+		return nil, err
+	}
+	rec.restoreTx(tx)
+	return &rec, nil
+}
+
 func putMessageTx(tx *bolt.Tx, rec *MessageRecord, raw []byte) (uint64, error) {
 	return putMessageJSONTx(tx, rec, raw, nil, nil)
 }
@@ -439,7 +490,12 @@ func putMessageJSONTx(tx *bolt.Tx, rec *MessageRecord, raw, msgJSON, classJSON [
 	}
 	rec.Seq = seq
 	if msgJSON == nil {
-		if err := putJSON(mb, itob(seq), rec); err != nil {
+		r := rec
+		if rec.ClassInTicket {
+			cp := *rec
+			cp.Class, r = nil, &cp
+		}
+		if err := putJSON(mb, itob(seq), r); err != nil {
 			return 0, err
 		}
 	} else if err := mb.Put(itob(seq), spliceMessageJSON(rec, msgJSON, classJSON)); err != nil {
@@ -581,7 +637,7 @@ var amsterdam = templates.Amsterdam
 func spliceMessageJSON(rec *MessageRecord, msgJSON, classJSON []byte) []byte {
 	r := *rec
 	r.Message, r.Class = nil, nil
-	if classJSON == nil && rec.Class != nil {
+	if classJSON == nil && rec.Class != nil && !rec.ClassInTicket {
 		r.Class = rec.Class
 	}
 	data, err := json.Marshal(&r)
@@ -597,7 +653,7 @@ func spliceMessageJSON(rec *MessageRecord, msgJSON, classJSON []byte) []byte {
 	out := make([]byte, 0, len(data)+len(msgJSON)+len(classJSON)+20)
 	out = append(out, data[:i+len(null)-len("null")]...)
 	out = append(out, msgJSON...)
-	if classJSON != nil && rec.Class != nil {
+	if classJSON != nil && rec.Class != nil && !rec.ClassInTicket {
 		out = append(out, `,"classification":`...)
 		out = append(out, classJSON...)
 	}

@@ -74,8 +74,9 @@ func BenchmarkIngestBatch(b *testing.B) {
 			n++
 			uid++
 			ins[i] = Inbound{Mailbox: "ondersteuning", UIDValidity: 1, UID: uid, Raw: s.raw, Msg: &m, Class: s.class, Backlog: true,
-				words: s.words}
-			ins[i].msgJSON, _ = json.Marshal(&m) // as HandleBatch does before the commit
+				words: s.words, parsedRaw: true}
+			stored, _ := storedMessage(ins[i])
+			ins[i].msgJSON, _ = json.Marshal(stored) // as HandleBatch does before the commit
 		}
 		if _, err := st.IngestBatch(ins, pol); err != nil {
 			b.Fatal(err)

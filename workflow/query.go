@@ -58,12 +58,16 @@ func (s *Store) Ticket(ref string) (*Ticket, error) {
 
 // Message returns a stored message record.
 func (s *Store) Message(seq uint64) (*MessageRecord, error) {
-	var rec MessageRecord
-	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketMessages), itob(seq), &rec) })
+	var rec *MessageRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = messageTx(tx, seq)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("message %d: %w", seq, err)
 	}
-	return &rec, nil
+	return rec, nil
 }
 
 // Raw returns a copy of a stored message's raw bytes.
@@ -90,11 +94,11 @@ func (s *Store) Unmatched() ([]MessageRecord, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketUnmatched).Cursor()
 		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
-			var rec MessageRecord
-			if err := getJSON(tx.Bucket(bucketMessages), k, &rec); err != nil {
+			rec, err := messageTx(tx, btoi(k))
+			if err != nil {
 				return err
 			}
-			out = append(out, rec)
+			out = append(out, *rec)
 		}
 		return nil
 	})

@@ -199,7 +199,7 @@ func purgeMessageTx(tx *bolt.Tx, seq uint64, anonymise bool) (bool, error) {
 		len(m.ReplyTo) > 0 || len(m.Forwarded) > 0 || stub.Subject != m.Subject || stub.From != m.From {
 		changed = true
 	}
-	rec.Message = stub
+	rec.Message, rec.HTMLInRaw = stub, false // the raw bytes are gone
 	if err := putJSON(mb, itob(seq), &rec); err != nil {
 		return false, err
 	}
@@ -325,9 +325,8 @@ func (s *Store) ExportAddress(addr string, now time.Time) (*Export, error) {
 			}
 			te := TicketExport{Ticket: *t, Messages: []MessageRecord{}}
 			for _, m := range t.Messages {
-				var rec MessageRecord
-				if err := getJSON(tx.Bucket(bucketMessages), itob(m.Seq), &rec); err == nil {
-					te.Messages = append(te.Messages, rec)
+				if rec, err := messageTx(tx, m.Seq); err == nil {
+					te.Messages = append(te.Messages, *rec)
 				}
 				if m.OutboxID != 0 {
 					var e OutboxEntry
@@ -343,9 +342,8 @@ func (s *Store) ExportAddress(addr string, now time.Time) (*Export, error) {
 			return err
 		}
 		for _, seq := range seqs {
-			var rec MessageRecord
-			if err := getJSON(tx.Bucket(bucketMessages), itob(seq), &rec); err == nil {
-				out.Unmatched = append(out.Unmatched, rec)
+			if rec, err := messageTx(tx, seq); err == nil {
+				out.Unmatched = append(out.Unmatched, *rec)
 			}
 		}
 		if err := getJSON(tx.Bucket(bucketAutoSent), []byte(addr), &out.AutoSent); err != nil && !errors.Is(err, ErrNotFound) {

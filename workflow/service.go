@@ -43,7 +43,7 @@ func (s *Service) Handle(ctx context.Context, f intake.Fetched) error {
 	}
 	class := s.Classify(msg, f.Mailbox)
 	res, err := s.Store.Ingest(Inbound{Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
-		Raw: f.Raw, Msg: msg, Class: class, HeaderOnly: f.HeaderOnly, Backlog: f.Backlog}, s.Policy)
+		Raw: f.Raw, Msg: msg, Class: class, HeaderOnly: f.HeaderOnly, Backlog: f.Backlog, parsedRaw: true}, s.Policy)
 	if err != nil {
 		return err
 	}

@@ -43,3 +43,32 @@ func TestRuntimeMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// runtime.gc_percent: 0 (the default) or a percentage in bounds; out of
+// bounds refused with its key and line.
+func TestRuntimeGCPercent(t *testing.T) {
+	base, err := os.ReadFile("testdata/valid.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := func(extra string) (*Config, error) {
+		return Parse([]byte(string(base)+"\n[runtime]\n"+extra), "testdata/valid.toml")
+	}
+	for extra, want := range map[string]int{"": 0, "gc_percent = 0\n": 0, "gc_percent = 100\n": 100, "gc_percent = 800\n": 800} {
+		c, err := parse(extra)
+		if err != nil {
+			t.Fatalf("%q: %v", extra, err)
+		}
+		if got := c.Runtime.GCPercent; got != want {
+			t.Errorf("%q: gc_percent %d, want %d", extra, got, want)
+		}
+	}
+	line := strconv.Itoa(strings.Count(string(base), "\n") + 3)
+	for _, v := range []string{"-1", "10", "20000"} {
+		_, err := parse("gc_percent = " + v + "\n")
+		want := "testdata/valid.toml:" + line + ": runtime.gc_percent: must be 0 (the default, 400) or between 50 and 10000, not " + v
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("gc_percent = %s: got %v, want a problem %q", v, err, want)
+		}
+	}
+}

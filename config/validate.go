@@ -119,6 +119,9 @@ func (c *Config) validate(r *report) {
 	if m := c.Runtime.MemoryLimit; m != 0 && m < MinMemoryLimit {
 		r.add(dotted("runtime.memory_limit"), "must be 0 (no limit) or at least %s, not %s", Size(MinMemoryLimit), m)
 	}
+	if g := c.Runtime.GCPercent; g != 0 && (g < MinGCPercent || g > MaxGCPercent) {
+		r.add(dotted("runtime.gc_percent"), "must be 0 (the default, %d) or between %d and %d, not %d", DefaultGCPercent, MinGCPercent, MaxGCPercent, g)
+	}
 
 	cl := keyPath{"classification"}
 	if t := c.Classification.Threshold; !(t > 0 && t <= 1) {

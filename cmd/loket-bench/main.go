@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -35,6 +36,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/poraad/loket/intake"
+	"github.com/poraad/loket/internal/app"
 	"github.com/poraad/loket/internal/mailtest"
 	"github.com/poraad/loket/templates"
 	"github.com/poraad/loket/web"
@@ -131,6 +133,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	// The garbage collector as loket serve and loket import set it: the
+	// default [runtime] gc_percent, or GOGC from the environment.
+	defer app.SetGCPercent(0, nil)()
 	if len(args) == 4 && args[0] == "-child-intake" { // memoryRun's child
 		return childIntake(ctx, args[1], args[2], args[3], out)
 	}
@@ -191,6 +196,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	res := Result{Started: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU()}
 	corpus := loadCorpus()
 	res.Notes = append(res.Notes, fmt.Sprintf("messages cycled from %d sample mails, mean %d bytes", len(corpus), meanLen(corpus)))
+	gc := debug.SetGCPercent(-1) // read it back: Go has no getter
+	debug.SetGCPercent(gc)
+	res.Notes = append(res.Notes, fmt.Sprintf("garbage collector at GOGC=%d, as loket serve sets it ([runtime] gc_percent, or GOGC)", gc))
 	for _, n := range ns {
 		r, err := intakeRun(ctx, dc, dir, n, corpus)
 		if err != nil {

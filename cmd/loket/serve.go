@@ -61,6 +61,7 @@ func optionsFromConfig(c *config.Config) (app.Options, error) {
 			MinInterval: c.Alerts.MinInterval.Duration},
 		RetentionMonths: c.Retention.MonthsAfterClose,
 		MemoryLimit:     c.Runtime.MemoryLimit.Bytes(),
+		GCPercent:       c.Runtime.GCPercent,
 	}
 	if c.Confirmations.PerSenderPerDay == 0 || c.Confirmations.PerSenderPerHour == 0 {
 		// 0 in the file means "send none": the policy's 0 means "no limit".

@@ -56,7 +56,10 @@ type Options struct {
 	// MemoryLimit, above 0, is Go's soft memory limit in bytes while Run
 	// runs ([runtime] memory_limit; memory.go).
 	MemoryLimit int64
-	Log         *slog.Logger
+	// GCPercent is Go's GOGC while Run or Import runs ([runtime]
+	// gc_percent; memory.go): 0 means config.DefaultGCPercent.
+	GCPercent int
+	Log       *slog.Logger
 	// Started, when set, is called once the HTTP server listens, with its
 	// address and the running service.
 	Started func(addr string, svc *Running)
@@ -82,6 +85,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	warnInsecureTLS(o, log) // tlswarn.go
 	defer setMemoryLimit(o.MemoryLimit, log)()
+	defer SetGCPercent(o.GCPercent, log)()
 	tmpl, err := templates.Load(o.TemplatesDir)
 	if err != nil {
 		return fmt.Errorf("load templates: %w", err)

@@ -72,6 +72,8 @@ func Import(ctx context.Context, o Options, mailbox string, interval time.Durati
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	defer setMemoryLimit(o.MemoryLimit, log)()
+	defer SetGCPercent(o.GCPercent, log)()
 	var mb *Mailbox
 	own := make([]string, 0, len(o.Mailboxes))
 	mailboxes := map[string]workflow.MailboxInfo{}

@@ -2,7 +2,10 @@ package app
 
 import (
 	"log/slog"
+	"os"
 	"runtime/debug"
+
+	"github.com/poraad/loket/config"
 )
 
 // setMemoryLimit sets Go's soft memory limit to limit bytes when it is
@@ -17,4 +20,22 @@ func setMemoryLimit(limit int64, log *slog.Logger) (restore func()) {
 	prev := debug.SetMemoryLimit(limit)
 	log.Info("memory limit set", "bytes", limit)
 	return func() { debug.SetMemoryLimit(prev) }
+}
+
+// SetGCPercent sets Go's GOGC to percent, or to config.DefaultGCPercent
+// when percent is 0, and returns a function that restores the one before.
+// A GOGC in the environment wins over the default, not over a percent
+// set in the configuration.
+func SetGCPercent(percent int, log *slog.Logger) (restore func()) {
+	if percent == 0 {
+		if os.Getenv("GOGC") != "" {
+			return func() {}
+		}
+		percent = config.DefaultGCPercent
+	}
+	prev := debug.SetGCPercent(percent)
+	if log != nil {
+		log.Debug("garbage collection percent set", "gc_percent", percent)
+	}
+	return func() { debug.SetGCPercent(prev) }
 }

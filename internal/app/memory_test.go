@@ -6,6 +6,8 @@ import (
 	"math"
 	"runtime/debug"
 	"testing"
+
+	"github.com/poraad/loket/config"
 )
 
 func TestSetMemoryLimit(t *testing.T) {
@@ -26,5 +28,39 @@ func TestSetMemoryLimit(t *testing.T) {
 	}
 	if before != math.MaxInt64 {
 		t.Logf("GOMEMLIMIT in the environment: %d", before)
+	}
+}
+
+// gcPercent reads Go's GOGC without changing it.
+func gcPercent() int {
+	p := debug.SetGCPercent(-1)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestSetGCPercent(t *testing.T) {
+	before := gcPercent()
+	t.Setenv("GOGC", "")
+	restore := SetGCPercent(0, nil)
+	if got := gcPercent(); got != config.DefaultGCPercent {
+		t.Errorf("GOGC %d with no setting, want the default %d", got, config.DefaultGCPercent)
+	}
+	restore()
+	if got := gcPercent(); got != before {
+		t.Errorf("GOGC %d after restore, want %d", got, before)
+	}
+	t.Setenv("GOGC", "150")
+	restore = SetGCPercent(0, nil)
+	if got := gcPercent(); got != before {
+		t.Errorf("GOGC in the environment: default changed it to %d", got)
+	}
+	restore()
+	restore = SetGCPercent(250, nil)
+	if got := gcPercent(); got != 250 {
+		t.Errorf("gc_percent 250 set GOGC %d", got)
+	}
+	restore()
+	if got := gcPercent(); got != before {
+		t.Errorf("GOGC %d after restore, want %d", got, before)
 	}
 }

@@ -73,12 +73,10 @@ func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
 			if js, err := json.Marshal(stored); err == nil {
 				in.msgJSON = js
 			}
-			// A new request's classification is stored in the ticket it
-			// makes, not in its message record (ClassInTicket).
-			if in.Class.Kind != intake.KindNew {
-				if js, err := json.Marshal(&in.Class); err == nil {
-					in.classJSON = js
-				}
+			// For the message record, or for the ticket it makes
+			// (ClassInTicket).
+			if js, err := json.Marshal(&in.Class); err == nil {
+				in.classJSON = js
 			}
 			ins[i] = in
 		})

@@ -305,7 +305,7 @@ func newTicketTx(tx *bolt.Tx, in Inbound, p *Policy, now time.Time) (*Ticket, er
 	t := &Ticket{
 		Ref: ref, Mailbox: in.Mailbox, MailboxAddress: mb.Address, Type: typ, Family: FamilyOf(typ),
 		State: StateNew, Subject: in.Msg.Subject, Requester: requester, Org: in.Class.Org, Phone: in.Class.Phone,
-		Created: now, Classification: in.Class,
+		Created: now, Classification: in.Class, classJSON: in.classJSON,
 	}
 	t.audit(now, "loket", "created", fmt.Sprintf("ticket aangemaakt uit <%s> in mailbox %s, type %s", in.Msg.MessageID, in.Mailbox, typ), "")
 	return t, nil
@@ -583,7 +583,14 @@ func putTicketFreshTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 	}
 	b := tx.Bucket(bucketTickets)
 	b.FillPercent = appendFill
-	return putJSON(b, []byte(t.Ref), t)
+	if t.classJSON == nil {
+		return putJSON(b, []byte(t.Ref), t)
+	}
+	data, err := spliceTicketJSON(t)
+	if err != nil {
+		return fmt.Errorf("encode ticket %s: %w", t.Ref, err)
+	}
+	return b.Put([]byte(t.Ref), data)
 }
 
 func cursorTx(tx *bolt.Tx, mailbox string) (intake.Cursor, error) {
@@ -658,6 +665,37 @@ func spliceMessageJSON(rec *MessageRecord, msgJSON, classJSON []byte) []byte {
 		out = append(out, classJSON...)
 	}
 	return append(out, data[i+len(null):]...)
+}
+
+// zeroClassKey is how a Ticket with an empty Classification encodes it.
+var zeroClassKey = func() []byte {
+	js, err := json.Marshal(intake.Classification{})
+	if err != nil {
+		panic(err)
+	}
+	return append([]byte(`,"classification":`), js...)
+}()
+
+// spliceTicketJSON encodes t with t.classJSON in place of its
+// Classification, as spliceMessageJSON does for a message record. The
+// fields before "classification" are strings, times and an Address: no
+// object of theirs has that key, and their strings are quoted, so the
+// first `,"classification":{…empty…}` is the ticket's own.
+func spliceTicketJSON(t *Ticket) ([]byte, error) {
+	c := *t
+	c.Classification = intake.Classification{}
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.Index(data, zeroClassKey)
+	if i < 0 {
+		return json.Marshal(t) // cannot happen: encode the plain way
+	}
+	out := make([]byte, 0, len(data)+len(t.classJSON))
+	out = append(out, data[:i+len(`,"classification":`)]...)
+	out = append(out, t.classJSON...)
+	return append(out, data[i+len(zeroClassKey):]...), nil
 }
 
 // appendFill is the fill percentage of buckets whose keys mostly grow

@@ -77,6 +77,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 				words: s.words, parsedRaw: true}
 			stored, _ := storedMessage(ins[i])
 			ins[i].msgJSON, _ = json.Marshal(stored) // as HandleBatch does before the commit
+			ins[i].classJSON, _ = json.Marshal(&ins[i].Class)
 		}
 		if _, err := st.IngestBatch(ins, pol); err != nil {
 			b.Fatal(err)

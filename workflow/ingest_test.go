@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -428,6 +429,41 @@ func TestSpliceMessageJSON(t *testing.T) {
 		}
 		if !reflect.DeepEqual(&got, c.want) {
 			t.Errorf("%s:\n%+v\nwhole:\n%+v", c.name, got, *c.want)
+		}
+	}
+}
+
+// TestSpliceTicketJSON: a ticket encoded with its classification's JSON
+// spliced in is byte for byte the ticket encoded whole, also when its
+// strings look like the empty classification the splice looks for.
+func TestSpliceTicketJSON(t *testing.T) {
+	zero, err := json.Marshal(intake.Classification{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trick := `,"classification":` + string(zero)
+	for _, tk := range []*Ticket{
+		{Ref: "PO-2026-0001", Subject: "Clinic", Created: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+			Classification: intake.Classification{Kind: intake.KindNew, Type: intake.TypeClinic, Confidence: 0.7,
+				Reasons: []intake.Reason{{Rule: "type:clinic", Weight: 2}}, Candidates: []intake.Candidate{{Type: intake.TypeClinic, Score: 2}}}},
+		{Ref: trick, Mailbox: trick, MailboxAddress: trick, Subject: trick, Requester: intake.Address{Name: trick, Address: trick},
+			Org: trick, Phone: trick, Classification: intake.Classification{Kind: intake.KindFollowUp, Org: trick},
+			Messages: []MessageRef{{Subject: trick}}, Audit: []AuditEntry{{Detail: trick}}, Flags: []string{trick}},
+		{Ref: "PO-2026-0002"}, // an empty classification spliced for an empty one
+	} {
+		whole, err := json.Marshal(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tk.classJSON, err = json.Marshal(&tk.Classification); err != nil {
+			t.Fatal(err)
+		}
+		got, err := spliceTicketJSON(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, whole) {
+			t.Errorf("%s:\nspliced %s\nwhole   %s", tk.Ref, got, whole)
 		}
 	}
 }

@@ -57,6 +57,13 @@ type Ticket struct {
 	// Session is the id of the session a registration is placed or
 	// waitlisted in.
 	Session string `json:"session,omitempty"`
+
+	// classJSON, when not nil, is the JSON of Classification, worked out
+	// before the transaction that creates the ticket (HandleBatch does so
+	// in parallel) and spliced in when it is stored (putTicketFreshTx).
+	// Only newTicketTx sets it; nothing changes Classification in that
+	// transaction.
+	classJSON []byte
 }
 
 // MessageRef is a ticket's pointer to a stored message.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -45,6 +46,28 @@ const (
 	bigMessageBytes = 1 << 20
 	releaseBytes    = 8 << 20
 )
+
+// rampStart is the size of a pass's first batch when BatchSize is larger:
+// see rampedChunks.
+const rampStart = 256
+
+// rampedChunks splits uids into batches of at most size, the first ones
+// smaller: rampStart, then twice as many each time. A batch is stored
+// while the next is fetched, so a backlog keeps every core busy from the
+// first few milliseconds instead of after a whole batch is fetched.
+func rampedChunks(uids []imap.UID, size int) iter.Seq[[]imap.UID] {
+	return func(yield func([]imap.UID) bool) {
+		n := min(size, rampStart)
+		for len(uids) > 0 {
+			k := min(n, len(uids))
+			if !yield(uids[:k:k]) {
+				return
+			}
+			uids = uids[k:]
+			n = min(size, 2*n)
+		}
+	}
+}
 
 // handOver hands f to the Handler: at once for a plain Handler, else
 // with the next flush; a big message goes alone, after what is pending.

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // batchHandler is a testHandler that also takes batches; a batch holding
@@ -170,4 +172,34 @@ func TestPollerBatchesOverlapFetch(t *testing.T) {
 		t.Errorf("cursor %+v, want LastUID 20", c)
 	}
 	h.checkContract(t)
+}
+
+func TestRampedChunks(t *testing.T) {
+	uids := make([]imap.UID, 5000)
+	for i := range uids {
+		uids[i] = imap.UID(i + 1)
+	}
+	for _, c := range []struct {
+		n, size int
+		want    []int
+	}{
+		{5000, 2000, []int{256, 512, 1024, 2000, 1208}},
+		{300, 2000, []int{256, 44}},
+		{7, 3, []int{3, 3, 1}},
+		{0, 2000, nil},
+		{1000, 300, []int{256, 300, 300, 144}},
+	} {
+		var got []int
+		next := imap.UID(1)
+		for b := range rampedChunks(uids[:c.n], c.size) {
+			got = append(got, len(b))
+			if b[0] != next {
+				t.Errorf("n %d size %d: a batch starts at UID %d, want %d", c.n, c.size, b[0], next)
+			}
+			next = b[len(b)-1] + 1
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("n %d size %d: batches %v, want %v", c.n, c.size, got, c.want)
+		}
+	}
 }

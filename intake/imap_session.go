@@ -151,7 +151,7 @@ func (s *session) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for batch := range slices.Chunk(uids, p.cfg.BatchSize) {
+	for batch := range rampedChunks(uids, p.cfg.BatchSize) { // batch.go
 		sizes, err := s.sizes(batch)
 		if err != nil {
 			return err

@@ -53,7 +53,7 @@ func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(err, wait())
 		}
-		if want := min(len(fs), commitChunk); len(msgs) < want {
+		if want := chunkSize(len(fs)); len(msgs) < want {
 			msgs = append(msgs, parseAll(fs[len(msgs):want])...)
 		}
 		n := independentPrefix(msgs, pending)
@@ -95,6 +95,21 @@ func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
 // commitChunk is the most messages committed in one transaction (a
 // variable for tests).
 var commitChunk = 256
+
+// chunkSize is how many of the left messages of a batch the next chunk
+// takes: commitChunk, but the last ones get smaller, halving down to about
+// a quarter of it. Nothing is left to prepare beside a batch's last commit,
+// so while it runs one core waits: the shorter, the better.
+func chunkSize(left int) int {
+	if left > commitChunk {
+		return commitChunk
+	}
+	tail := max(1, commitChunk/4)
+	if left <= tail+tail/2 {
+		return left
+	}
+	return max(tail, left/2)
+}
 
 // commitFlight is one chunk's commit, running in its own goroutine.
 type commitFlight struct {

@@ -188,3 +188,26 @@ func TestRecordStoredOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestChunkSize(t *testing.T) {
+	for _, c := range []struct {
+		batch int
+		want  []int
+	}{
+		{2000, []int{256, 256, 256, 256, 256, 256, 256, 104, 64, 40}},
+		{500, []int{256, 122, 64, 58}},
+		{256, []int{128, 64, 64}},
+		{70, []int{70}},
+		{1, []int{1}},
+	} {
+		var got []int
+		for left := c.batch; left > 0; {
+			n := chunkSize(left)
+			got = append(got, n)
+			left -= n
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("batch of %d: chunks %v, want %v", c.batch, got, c.want)
+		}
+	}
+}

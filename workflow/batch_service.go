@@ -20,46 +20,33 @@ import (
 var _ intake.BatchHandler = (*Service)(nil)
 
 // HandleBatch implements intake.BatchHandler. The batch is committed in
-// chunks of up to commitChunk messages, and the work of the next chunk
-// (parsing, classifying, working out its index words and JSON, all in
-// parallel) overlaps the commit of the previous one, so the serial commit
-// and the parallel work keep both going.
+// chunks of up to commitChunk messages, one transaction each, in order, by
+// one goroutine (commitLane), while the next chunks are parsed, classified
+// and prepared (index words, JSON) in parallel: up to maxFlights chunks
+// are prepared ahead of the commits, so neither side waits for the other
+// at every chunk.
 //
 // A message that answers an earlier one of the same batch is classified
 // only after that one is committed (the thread index must know it), so a
 // chunk ends before such a message, and its classification waits for the
-// commit in flight.
+// commits in flight.
 func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
-	var (
-		flight  *commitFlight // the chunk being committed, if any
-		pending = map[string]bool{}
-		msgs    []*intake.Message // parsed messages of fs, from the front
-	)
-	wait := func() error {
-		if flight == nil {
-			return nil
-		}
-		f := flight
-		flight = nil
-		<-f.done
-		clear(pending)
-		if f.err != nil {
-			return f.err
-		}
-		s.afterCommit(f)
-		return nil
-	}
+	lane := startLane(func(ins []Inbound) ([]IngestResult, error) { return s.Store.IngestBatch(ins, s.Policy) }, s.afterCommit)
+	var msgs []*intake.Message // parsed messages of fs, from the front
 	for len(fs) > 0 {
 		if err := ctx.Err(); err != nil {
-			return errors.Join(err, wait())
+			return errors.Join(err, lane.finish())
 		}
 		if want := chunkSize(len(fs)); len(msgs) < want {
 			msgs = append(msgs, parseAll(fs[len(msgs):want])...)
 		}
-		n := independentPrefix(msgs, pending)
-		if n == 0 { // answers the chunk in flight: classify after its commit
-			if err := wait(); err != nil {
-				return err
+		if err := lane.reap(false); err != nil {
+			return lane.finish()
+		}
+		n := independentPrefix(msgs, lane.pending)
+		if n == 0 { // answers a chunk in flight: classify after its commit
+			if err := lane.reap(true); err != nil {
+				return lane.finish()
 			}
 			continue
 		}
@@ -80,16 +67,12 @@ func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
 			}
 			ins[i] = in
 		})
-		if err := wait(); err != nil {
-			return err
+		if err := lane.push(fs[:n], ins); err != nil {
+			return lane.finish()
 		}
-		for _, in := range ins {
-			pending[strings.Trim(in.Msg.MessageID, "<> ")] = true
-		}
-		flight = s.startCommit(fs[:n], ins)
 		fs, msgs = fs[n:], msgs[n:]
 	}
-	return wait()
+	return lane.finish()
 }
 
 // commitChunk is the most messages committed in one transaction (a
@@ -111,22 +94,118 @@ func chunkSize(left int) int {
 	return max(tail, left/2)
 }
 
-// commitFlight is one chunk's commit, running in its own goroutine.
+// maxFlights is how many prepared chunks may wait for or be in their
+// commit at once.
+const maxFlights = 2
+
+// commitFlight is one chunk on its way through a commitLane.
 type commitFlight struct {
 	fs      []intake.Fetched
 	ins     []Inbound
+	ids     []string // trimmed Message-IDs of ins
 	results []IngestResult
 	err     error
 	done    chan struct{}
 }
 
-func (s *Service) startCommit(fs []intake.Fetched, ins []Inbound) *commitFlight {
-	f := &commitFlight{fs: fs, ins: ins, done: make(chan struct{})}
+// commitLane commits the chunks of one HandleBatch in the order pushed,
+// one transaction at a time, in its own goroutine. After a chunk fails,
+// the ones after it are not committed and fail with its error, so what is
+// stored is always a prefix of the batch and the cursor stays true.
+type commitLane struct {
+	after   func(*commitFlight) // called for each committed chunk, in order
+	queue   chan *commitFlight
+	flights []*commitFlight // pushed and not yet reaped, oldest first
+	// pending counts the Message-IDs of flights not yet reaped: messages
+	// that answer one of them wait for its commit (independentPrefix).
+	pending map[string]int
+	err     error // the first failed commit's
+}
+
+// startLane starts a lane that commits each chunk with commit.
+func startLane(commit func([]Inbound) ([]IngestResult, error), after func(*commitFlight)) *commitLane {
+	l := &commitLane{after: after, queue: make(chan *commitFlight, maxFlights), pending: map[string]int{}}
 	go func() {
-		defer close(f.done)
-		f.results, f.err = s.Store.IngestBatch(ins, s.Policy)
+		var failed error
+		for f := range l.queue {
+			if failed != nil {
+				f.err = failed
+			} else {
+				f.results, f.err = commit(f.ins)
+				failed = f.err
+			}
+			close(f.done)
+		}
 	}()
-	return f
+	return l
+}
+
+// push queues a prepared chunk, first waiting for the oldest flight when
+// maxFlights are out. It returns the error of a failed commit, if any.
+func (l *commitLane) push(fs []intake.Fetched, ins []Inbound) error {
+	for len(l.flights) >= maxFlights {
+		if err := l.reapOne(); err != nil {
+			return err
+		}
+	}
+	f := &commitFlight{fs: fs, ins: ins, ids: make([]string, len(ins)), done: make(chan struct{})}
+	for i, in := range ins {
+		f.ids[i] = strings.Trim(in.Msg.MessageID, "<> ")
+		l.pending[f.ids[i]]++
+	}
+	l.flights = append(l.flights, f)
+	l.queue <- f // never blocks: at most maxFlights are out
+	return l.err
+}
+
+// reap takes the committed flights, oldest first: all of them, waiting
+// for each, when wait is true; else those already done. It returns the
+// error of a failed commit, if any.
+func (l *commitLane) reap(wait bool) error {
+	for len(l.flights) > 0 {
+		if !wait {
+			select {
+			case <-l.flights[0].done:
+			default:
+				return l.err
+			}
+		}
+		if err := l.reapOne(); err != nil {
+			return err
+		}
+	}
+	return l.err
+}
+
+// reapOne waits for the oldest flight and takes it: its Message-IDs are
+// no longer pending, and a committed chunk is reported (afterCommit).
+func (l *commitLane) reapOne() error {
+	f := l.flights[0]
+	<-f.done
+	l.flights = l.flights[1:]
+	for _, id := range f.ids {
+		if l.pending[id]--; l.pending[id] <= 0 {
+			delete(l.pending, id)
+		}
+	}
+	if f.err != nil {
+		if l.err == nil {
+			l.err = f.err
+		}
+		return l.err
+	}
+	l.after(f)
+	return nil
+}
+
+// finish waits for every flight, stops the lane's goroutine and returns
+// the first failed commit's error, if any.
+func (l *commitLane) finish() error {
+	for len(l.flights) > 0 {
+		_ = l.reapOne()
+	}
+	close(l.queue)
+	return l.err
 }
 
 // afterCommit logs and reports a committed chunk and wakes the sender.
@@ -160,13 +239,13 @@ func parseAll(fs []intake.Fetched) []*intake.Message {
 // independentPrefix is how many messages from the start name neither an
 // earlier message of msgs nor one in pending (trimmed Message-IDs not yet
 // committed) in In-Reply-To or References. Without pending it is at least 1.
-func independentPrefix(msgs []*intake.Message, pending map[string]bool) int {
+func independentPrefix(msgs []*intake.Message, pending map[string]int) int {
 	seen := make(map[string]bool, len(msgs))
 	for i, m := range msgs {
 		for _, ids := range [][]string{m.InReplyTo, m.References} {
 			for _, id := range ids {
 				id = strings.Trim(id, "<> ")
-				if (i > 0 && seen[id]) || pending[id] {
+				if (i > 0 && seen[id]) || pending[id] > 0 {
 					return i
 				}
 			}

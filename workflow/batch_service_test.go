@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -209,5 +211,73 @@ func TestChunkSize(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("batch of %d: chunks %v, want %v", c.batch, got, c.want)
 		}
+	}
+}
+
+// TestCommitLane: chunks are committed in the order pushed, at most
+// maxFlights are out at once, a chunk that answers a pending one sees its
+// Message-ID as pending until it is reaped, and after a failed commit
+// nothing later is committed and every call reports the failure.
+func TestCommitLane(t *testing.T) {
+	chunk := func(ids ...string) ([]intake.Fetched, []Inbound) {
+		fs := make([]intake.Fetched, len(ids))
+		ins := make([]Inbound, len(ids))
+		for i, id := range ids {
+			ins[i] = Inbound{Msg: &intake.Message{MessageID: "<" + id + ">"}}
+		}
+		return fs, ins
+	}
+	var committed, reported []string
+	release := make(chan bool) // each commit waits for one value: true commits, false fails
+	l := startLane(func(ins []Inbound) ([]IngestResult, error) {
+		if !<-release {
+			return nil, errors.New("disk full")
+		}
+		committed = append(committed, ins[0].Msg.MessageID)
+		return make([]IngestResult, len(ins)), nil
+	}, func(f *commitFlight) { reported = append(reported, f.ins[0].Msg.MessageID) })
+
+	for _, id := range []string{"a", "b"} {
+		if err := l.push(chunk(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.pending["a"] != 1 || l.pending["b"] != 1 {
+		t.Errorf("pending %v, want a and b", l.pending)
+	}
+	third := make(chan error)
+	go func() { third <- l.push(chunk("c")) }() // maxFlights out: waits for a
+	select {
+	case err := <-third:
+		t.Fatalf("a third chunk was taken while %d were out: %v", maxFlights, err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release <- true // a commits
+	if err := <-third; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.pending["a"]; ok || l.pending["c"] != 1 {
+		t.Errorf("after a was reaped, pending %v, want b and c", l.pending)
+	}
+	release <- false // b fails; c must not be committed
+	select {
+	case release <- true:
+		t.Error("the chunk after a failed one went to commit")
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := l.reap(true); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("reap after a failed commit: %v", err)
+	}
+	if err := l.push(chunk("d")); err == nil {
+		t.Error("push after a failed commit took the chunk")
+	}
+	if err := l.finish(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("finish after a failed commit: %v", err)
+	}
+	if !slices.Equal(committed, []string{"<a>"}) || !slices.Equal(reported, []string{"<a>"}) {
+		t.Errorf("committed %v, reported %v, want only <a>", committed, reported)
+	}
+	if len(l.pending) != 0 {
+		t.Errorf("pending after finish: %v", l.pending)
 	}
 }

@@ -17,7 +17,10 @@ package intake
 // Memory: the raw message is read in place. Part bodies are slices of it,
 // attachments are only counted (base64 without decoding it), and only the
 // header fields Parse looks at, body text (at most maxTextBytes) and small
-// encoded attached messages are copied.
+// encoded attached messages are copied. Body text is decoded into a reused
+// scratch buffer (bodyBufs), its line endings folded there, and copied once
+// into a string of its size; the parser's state and its headers' field
+// lists are reused too (parseStates).
 //
 // Speed: the common shapes (plain ASCII addresses, msg-ids and
 // Content-Type values, RFC 5322 dates, quoted-printable and UTF-8 or Latin-1
@@ -38,8 +41,10 @@ import (
 	"mime"
 	netmail "net/mail"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -83,21 +88,17 @@ func Parse(raw []byte) *Message {
 // parse is Parse with the fast paths (fast) or only the generic code, which
 // the fast paths must agree with (TestParseFastMatchesGeneric, FuzzParse).
 func parse(raw []byte, fast bool) (m *Message) {
+	st := parseStates.Get().(*parseState)
 	defer func() {
 		if r := recover(); r != nil {
 			m = unparsedMessage(raw, fmt.Sprintf("internal parser error: %v", r))
 		}
+		*st = parseState{fields: st.fields.reset(), w: mimeWalker{altGroups: st.w.altGroups[:0]}}
+		parseStates.Put(st)
 	}()
 
-	// The parser's state in one allocation.
-	st := &struct {
-		prob  problemList
-		hints charsetHints
-		sink  bodySink
-		w     mimeWalker
-	}{}
 	prob := &st.prob
-	top, ok := readTopHeader(raw, prob)
+	top, ok := readTopHeaderIn(raw, prob, &st.fields)
 	if !ok {
 		return unparsedMessage(raw, "no readable header")
 	}
@@ -107,11 +108,13 @@ func parse(raw []byte, fast bool) (m *Message) {
 
 	w := &st.w
 	*w = mimeWalker{
-		prob:    prob,
-		msg:     m,
-		hints:   &st.hints,
-		topSink: &st.sink,
-		fast:    fast,
+		prob:      prob,
+		msg:       m,
+		hints:     &st.hints,
+		topSink:   &st.sink,
+		fields:    &st.fields,
+		fast:      fast,
+		altGroups: w.altGroups[:0],
 	}
 	w.walkEntity(top.header, top.body, 0, walkCtx{sink: w.topSink})
 
@@ -124,6 +127,18 @@ func parse(raw []byte, fast bool) (m *Message) {
 	m.Problems = prob.list
 	return m
 }
+
+// parseState is the state of one parse; nothing of the message points
+// into it.
+type parseState struct {
+	prob   problemList
+	hints  charsetHints
+	sink   bodySink
+	w      mimeWalker
+	fields fieldArena
+}
+
+var parseStates = sync.Pool{New: func() any { return new(parseState) }}
 
 // ParseHeader decodes the header of a message that exceeds the size cap and
 // of which only the header was fetched. size is the full message size.
@@ -260,6 +275,12 @@ func fieldKey(line []byte) ([]byte, int) {
 // envelope line, skips junk before the first field and reports false when
 // no header field can be found at all.
 func readTopHeader(raw []byte, prob *problemList) (headerBlock, bool) {
+	return readTopHeaderIn(raw, prob, nil)
+}
+
+// readTopHeaderIn is readTopHeader with the header's field list taken from
+// arena (when not nil).
+func readTopHeaderIn(raw []byte, prob *problemList, arena *fieldArena) (headerBlock, bool) {
 	b := raw
 	// Leading blank lines.
 	skipped := false
@@ -305,7 +326,7 @@ func readTopHeader(raw []byte, prob *problemList) (headerBlock, bool) {
 		b = b[start:]
 		prob.add("junk before the header skipped")
 	}
-	hb := readHeader(b, prob)
+	hb := readHeader(b, prob, arena)
 	if hb.header.Len() == 0 {
 		return headerBlock{}, false
 	}
@@ -335,8 +356,9 @@ func isFieldLine(line []byte) bool {
 // taken as the start of a body that lacks its blank separator line.
 //
 // Only the fields that Parse looks at (usedHeaderKeys) are kept, their
-// values substrings of one string; Len counts them all.
-func readHeader(b []byte, prob *problemList) headerBlock {
+// values substrings of one string; Len counts them all. The list of fields
+// is taken from arena when it is not nil.
+func readHeader(b []byte, prob *problemList, arena *fieldArena) headerBlock {
 	// A field's value is made of pieces, trimmed lines (or the part of the
 	// first line after the colon) joined with a space; the pieces of all
 	// fields are listed in order in pieces.
@@ -422,7 +444,7 @@ func readHeader(b []byte, prob *problemList) headerBlock {
 			end = max(end, pieces[f.p0+f.np-1].end)
 		}
 		cut = cut || f.cut
-		k := usedHeaderKey(b[f.keyStart:f.keyEnd])
+		k := lookupUsedKey(b[f.keyStart:f.keyEnd])
 		keys = append(keys, k)
 		if k != "" {
 			used++
@@ -449,7 +471,7 @@ func readHeader(b []byte, prob *problemList) headerBlock {
 		}
 	}
 	text := sb.String()
-	h.fields = make([]headerField, 0, used)
+	h.fields = arena.take(used)
 	off := 0
 	for i, f := range fields {
 		if keys[i] != "" {
@@ -458,6 +480,75 @@ func readHeader(b []byte, prob *problemList) headerBlock {
 		}
 	}
 	return headerBlock{header: h, body: body}
+}
+
+// fieldArena hands out the field lists of the headers of one parse from
+// one buffer that is kept between parses (parseStates): a list is only used
+// while its message is parsed.
+type fieldArena struct {
+	buf []headerField
+}
+
+// take returns an empty list with room for n fields, from the arena or,
+// when a is nil or full, newly allocated.
+func (a *fieldArena) take(n int) []headerField {
+	if a == nil {
+		return make([]headerField, 0, n)
+	}
+	if a.buf == nil {
+		a.buf = make([]headerField, 0, 64)
+	}
+	k := len(a.buf)
+	if cap(a.buf)-k < n {
+		return make([]headerField, 0, n)
+	}
+	a.buf = a.buf[:k+n]
+	return a.buf[k : k : k+n]
+}
+
+// reset clears what the arena handed out, so that it holds no strings of
+// the parsed message, and returns its buffer for the next parse.
+func (a *fieldArena) reset() fieldArena {
+	clear(a.buf)
+	return fieldArena{buf: a.buf[:0]}
+}
+
+// usedKeysByLen lists the keys of usedHeaderKeys by their length.
+var usedKeysByLen = func() (t [maxUsedKeyLen][]string) {
+	for k := range usedHeaderKeys {
+		t[len(k)] = append(t[len(k)], k)
+	}
+	for _, keys := range t {
+		slices.Sort(keys)
+	}
+	return t
+}()
+
+// lookupUsedKey is usedHeaderKey without building the canonical form and
+// hashing it: a name is the key of its length that it equals but for the
+// case of ASCII letters. Every key is made of letters, digits and '-' and
+// is canonical, so that is exactly the key whose canonical form it has.
+func lookupUsedKey(name []byte) string {
+	if len(name) >= maxUsedKeyLen {
+		return ""
+	}
+	for _, k := range usedKeysByLen[len(name)] {
+		if asciiEqualFoldKey(name, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// asciiEqualFoldKey reports whether name equals key (of the same length)
+// but for the case of ASCII letters.
+func asciiEqualFoldKey(name []byte, key string) bool {
+	for i, c := range name {
+		if k := key[i]; c != k && !(isASCIILetter(c) && c^0x20 == k) {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldFollows reports whether a header field comes within the next few
@@ -571,11 +662,12 @@ func joinValues(h partHeader, k string) string {
 func pickFrom(h partHeader, prob *problemList, fast bool) Address {
 	var first Address
 	haveFirst := false
+	var buf [4]Address // only the chosen address is kept
 	for _, f := range h.fields {
 		if f.key != "From" {
 			continue
 		}
-		for _, a := range parseAddresses(f.value, fast) {
+		for _, a := range parseAddressesTo(buf[:0], f.value, fast) {
 			if strings.Contains(a.Address, "@") {
 				return a
 			}
@@ -585,7 +677,7 @@ func pickFrom(h partHeader, prob *problemList, fast bool) Address {
 		}
 	}
 	for _, k := range []string{"Sender", "Reply-To"} {
-		for _, a := range parseAddresses(h.Get(k), fast) {
+		for _, a := range parseAddressesTo(buf[:0], h.Get(k), fast) {
 			if strings.Contains(a.Address, "@") {
 				prob.addf("no usable From address; %s used", k)
 				return a
@@ -895,6 +987,12 @@ func parseAddressList(v string) []Address {
 
 // parseAddresses is parseAddressList with or without its fast path.
 func parseAddresses(v string, fast bool) []Address {
+	return parseAddressesTo(nil, v, fast)
+}
+
+// parseAddressesTo is parseAddresses, whose fast path puts the list in
+// dst's memory where it has room.
+func parseAddressesTo(dst []Address, v string, fast bool) []Address {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil
@@ -906,7 +1004,7 @@ func parseAddresses(v string, fast bool) []Address {
 		v = v[:maxFieldBytes]
 	}
 	if fast {
-		if out, ok := fastAddressList(v); ok {
+		if out, ok := fastAddressListTo(dst, v); ok {
 			return out
 		}
 	}
@@ -1055,8 +1153,8 @@ func parseMessageID(h partHeader, fast bool) string {
 		return ""
 	}
 	if fast {
-		if ids, ok := fastMsgIDs(v, true); ok {
-			return ids[0]
+		if id, ok := fastMsgID(v); ok {
+			return id
 		}
 	}
 	if id, err := goMessageHeader("Message-Id", v).MessageID(); err == nil && id != "" {
@@ -1513,7 +1611,7 @@ func mostlyUTF8(b []byte) bool {
 }
 
 func windows1252ToUTF8(b []byte) string {
-	return string(appendWindows1252(nil, b))
+	return windows1252String(b)
 }
 
 // windows1252Rune decodes one windows-1252 byte.
@@ -1564,8 +1662,11 @@ type mimeWalker struct {
 	msg     *Message // nil in extract mode
 	hints   *charsetHints
 	topSink *bodySink
+	fields  *fieldArena // for header field lists; nil: allocate them
 	copyBuf []byte
 	fast    bool // take the fast paths
+
+	altGroups []altGroup // the multipart/alternatives seen, by altBranch.group
 
 	parts    int  // entities visited
 	attachN  int  // attachments seen
@@ -1596,7 +1697,7 @@ type altGroup struct {
 }
 
 type altBranch struct {
-	group  *altGroup
+	group  int // in mimeWalker.altGroups
 	branch int
 }
 
@@ -1687,7 +1788,8 @@ func (w *mimeWalker) walkEntity(h partHeader, body []byte, depth int, ctx walkCt
 			w.leaf(h, ct, body, depth, ctx)
 			return
 		}
-		parts, found, closed := splitMultipart(body, boundary)
+		var partBuf [8][]byte
+		parts, found, closed := splitMultipart(partBuf[:0], body, boundary)
 		if !found {
 			if len(bytes.TrimSpace(body)) > 0 {
 				w.prob.add("multipart body without boundary lines; treated as text")
@@ -1707,18 +1809,22 @@ func (w *mimeWalker) walkEntity(h partHeader, body []byte, depth int, ctx walkCt
 		}
 		child := ctx
 		child.digest = ct.mediaType == "multipart/digest"
-		var group *altGroup
-		if ct.mediaType == "multipart/alternative" {
-			group = &altGroup{plain: -1, html: -1}
+		alt := ct.mediaType == "multipart/alternative"
+		var altBuf [4]altBranch
+		if alt {
+			// The branches' lists differ only in their last entry, and each
+			// is used only while its branch is walked.
+			w.altGroups = append(w.altGroups, altGroup{plain: -1, html: -1})
+			child.alts = append(append(altBuf[:0], ctx.alts...), altBranch{len(w.altGroups) - 1, 0})
 		}
 		for i, p := range parts {
 			if w.stopped {
 				return
 			}
-			if group != nil {
-				child.alts = append(ctx.alts[:len(ctx.alts):len(ctx.alts)], altBranch{group, i})
+			if alt {
+				child.alts[len(child.alts)-1].branch = i
 			}
-			hb := readPartHeader(p, w.prob)
+			hb := readPartHeader(p, w.prob, w.fields)
 			w.walkEntity(hb.header, hb.body, depth+1, child)
 		}
 		return
@@ -1729,7 +1835,7 @@ func (w *mimeWalker) walkEntity(h partHeader, body []byte, depth int, ctx walkCt
 // readPartHeader reads the header of a body part. A part that starts with
 // its blank line has no header; one whose first line is not a field has no
 // header either and starts with its body.
-func readPartHeader(p []byte, prob *problemList) headerBlock {
+func readPartHeader(p []byte, prob *problemList, arena *fieldArena) headerBlock {
 	line, rest := nextLine(p)
 	if len(line) == 0 {
 		return headerBlock{body: rest}
@@ -1738,16 +1844,18 @@ func readPartHeader(p []byte, prob *problemList) headerBlock {
 		prob.add("MIME part without header")
 		return headerBlock{body: p}
 	}
-	return readHeader(p, prob)
+	return readHeader(p, prob, arena)
 }
 
 // splitMultipart returns the bodies of the parts of a multipart body, found
 // between boundary delimiter lines; found is false when there is no
 // delimiter line at all, closed false when the closing one is missing (the
-// last part then runs to the end). The bodies are slices of body.
-func splitMultipart(body []byte, boundary string) (parts [][]byte, found, closed bool) {
-	parts = make([][]byte, 0, 4)
-	delim := []byte("--" + boundary)
+// last part then runs to the end). The bodies are slices of body, appended
+// to dst.
+func splitMultipart(dst [][]byte, body []byte, boundary string) (parts [][]byte, found, closed bool) {
+	parts = dst
+	var delimBuf [80]byte
+	delim := append(append(delimBuf[:0], "--"...), boundary...)
 	start := -1 // start of the current part's body
 	pos := 0
 	for pos < len(body) {
@@ -1852,37 +1960,60 @@ func (w *mimeWalker) bodyText(ct mediaHeader, enc transferEncoding, body []byte,
 	isHTML := ct.mediaType == "text/html"
 	// Within a multipart/alternative only one branch supplies each type.
 	for _, a := range ctx.alts {
-		taken := a.group.plain
+		g := &w.altGroups[a.group]
+		taken := g.plain
 		if isHTML {
-			taken = a.group.html
+			taken = g.html
 		}
 		if taken >= 0 && taken != a.branch {
 			return
 		}
 	}
 	for _, a := range ctx.alts {
+		g := &w.altGroups[a.group]
 		if isHTML {
-			a.group.html = a.branch
+			g.html = a.branch
 		} else {
-			a.group.plain = a.branch
+			g.plain = a.branch
 		}
 	}
 	if w.extract {
 		return
 	}
 
-	if enc == encBase64 && looksLikeText(body) {
+	var b []byte
+	owned := false // b is scratch, from bodyBufs
+	var scratch *[]byte
+	if w.fast {
+		scratch = bodyBufs.Get().(*[]byte)
+		if enc == encBase64 {
+			// Well-formed base64 has no white space in its lines, so it
+			// never looks like text.
+			b, owned = decodeBase64Std(*scratch, body)
+			*scratch = b[:0]
+		}
+	}
+	if !owned && enc == encBase64 && looksLikeText(body) {
 		w.prob.add("text part labelled base64 is plain text; kept as it is")
 		enc = encIdentity
 	}
 	var st decodeStats
-	var b []byte
-	if w.fast {
-		b = decodeBodyBytes(enc, body, &st)
-	} else {
-		r := newTransferReader(enc, body, &st)
+	label := ct.param("charset")
+	switch {
+	case owned:
+	case w.fast:
+		// Quoted-printable may come out partly folded (decodeQPTo) when
+		// nothing looks at the bytes before the charset conversion folds
+		// them: no <meta> charset to find in the first bytes, no cut at
+		// maxTextBytes, a charset that decodeBodyTextFast folds after.
+		foldCRLF := len(body) <= maxTextBytes && (label != "" || !isHTML) && foldsLineEndings(commonCharset(label))
+		b, owned = decodeBodyBytesTo(*scratch, enc, body, &st, foldCRLF)
+	default:
+		rst := new(decodeStats)
+		r := newTransferReader(enc, body, rst)
 		var err error
 		b, err = io.ReadAll(io.LimitReader(r, maxTextBytes+1))
+		st.add(rst)
 		if err != nil {
 			w.prob.addf("body part could not be read completely: %v", err)
 		}
@@ -1892,11 +2023,20 @@ func (w *mimeWalker) bodyText(ct mediaHeader, enc transferEncoding, body []byte,
 		b = b[:maxTextBytes]
 	}
 
-	label := ct.param("charset")
 	if label == "" && isHTML {
 		label = htmlMetaCharset(b)
 	}
-	text, note := decodeBodyText(label, b, w.fast)
+	var text, note string
+	if w.fast {
+		text, note = decodeBodyTextFast(label, b, owned)
+		if owned {
+			putBodyBuf(scratch, b)
+		} else {
+			bodyBufs.Put(scratch)
+		}
+	} else {
+		text, note = decodeBodyText(label, b, false)
+	}
 	if note != "" {
 		w.prob.add(note)
 	}
@@ -1954,9 +2094,11 @@ func (w *mimeWalker) attachment(ct mediaHeader, disp mediaHeader, name string, e
 		if w.copyBuf == nil {
 			w.copyBuf = make([]byte, 32<<10)
 		}
-		if _, err := io.CopyBuffer(cw, newTransferReader(enc, body, &st), w.copyBuf); err != nil {
+		rst := new(decodeStats)
+		if _, err := io.CopyBuffer(cw, newTransferReader(enc, body, rst), w.copyBuf); err != nil {
 			w.prob.addf("attachment %d could not be read completely: %v", index, err)
 		}
+		st.add(rst)
 		a.Size = cw.n
 	}
 	w.noteDecodeStats(enc, st)
@@ -1986,7 +2128,7 @@ func (w *mimeWalker) attachedMessage(ct mediaHeader, disp mediaHeader, name stri
 		return
 	}
 
-	hb, ok := readTopHeader(content, w.prob)
+	hb, ok := readTopHeaderIn(content, w.prob, w.fields)
 	if !ok {
 		w.prob.add("attached message without header")
 		return
@@ -2026,7 +2168,8 @@ func forwardedHeader(h partHeader, hints *charsetHints, fast bool) ForwardedHead
 		Subject:   cleanHeaderText(decodeHeaderText(h.Get("Subject"))),
 		InReplyTo: parseMessageIDList(h, "In-Reply-To", fast),
 	}
-	if from := parseAddresses(h.Get("From"), fast); len(from) > 0 {
+	var buf [2]Address
+	if from := parseAddressesTo(buf[:0], h.Get("From"), fast); len(from) > 0 {
 		f.From = from[0]
 	}
 	return f
@@ -2038,25 +2181,28 @@ func forwardedHeader(h partHeader, hints *charsetHints, fast bool) ForwardedHead
 // ends in a space continues on the next line of the same quote depth; with
 // DelSp=yes that space is removed.
 func unflow(s string, delsp bool) string {
-	lines := strings.Split(s, "\n")
-	var out, para strings.Builder
+	outp, parap := bodyBufs.Get().(*[]byte), bodyBufs.Get().(*[]byte)
+	out, para := (*outp)[:0], (*parap)[:0]
 	depth, open := 0, false
 	flush := func() {
 		if !open {
 			return
 		}
 		if depth > 0 {
-			out.WriteString(strings.Repeat(">", depth))
-			if para.Len() > 0 {
-				out.WriteByte(' ')
+			for range depth {
+				out = append(out, '>')
+			}
+			if len(para) > 0 {
+				out = append(out, ' ')
 			}
 		}
-		out.WriteString(para.String())
-		out.WriteByte('\n')
-		para.Reset()
+		out = append(out, para...)
+		out = append(out, '\n')
+		para = para[:0]
 		open = false
 	}
-	for _, l := range lines {
+	for rest := s; ; {
+		l, next, more := strings.Cut(rest, "\n")
 		d := 0
 		for d < len(l) && l[d] == '>' {
 			d++
@@ -2071,21 +2217,28 @@ func unflow(s string, delsp bool) string {
 		if flowed && delsp {
 			content = content[:len(content)-1]
 		}
-		para.WriteString(content)
+		para = append(para, content...)
 		if !flowed {
 			flush()
 		}
+		if !more {
+			break
+		}
+		rest = next
 	}
 	flush()
-	return strings.TrimSuffix(out.String(), "\n")
+	text := string(bytes.TrimSuffix(out, []byte("\n")))
+	putBodyBuf(outp, out)
+	putBodyBuf(parap, para)
+	return text
 }
 
 // htmlToText derives readable text from HTML: tags are removed, the content
 // of head, script and style is dropped, line-breaking elements become line
 // breaks, entities are decoded and runs of blank lines collapse to one.
 func htmlToText(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) / 2)
+	p := bodyBufs.Get().(*[]byte)
+	b := (*p)[:0]
 	pre := 0
 	lineStart, space := true, false
 	writeText := func(t string) {
@@ -2096,7 +2249,7 @@ func htmlToText(s string) string {
 			t = html.UnescapeString(t)
 		}
 		if pre > 0 {
-			b.WriteString(t)
+			b = append(b, t...)
 			lineStart = strings.HasSuffix(t, "\n")
 			space = false
 			return
@@ -2108,7 +2261,7 @@ func htmlToText(s string) string {
 				for j < len(t) && isPlainHTMLTextByte(t[j]) {
 					j++
 				}
-				b.WriteString(t[i:j])
+				b = append(b, t[i:j]...)
 				lineStart, space = false, false
 				i = j
 				continue
@@ -2118,17 +2271,17 @@ func htmlToText(s string) string {
 			switch r {
 			case ' ', '\t', '\n', '\r', '\f', '\u00a0':
 				if !lineStart && !space {
-					b.WriteByte(' ')
+					b = append(b, ' ')
 					space = true
 				}
 			default:
-				b.WriteRune(r)
+				b = utf8.AppendRune(b, r)
 				lineStart, space = false, false
 			}
 		}
 	}
 	newline := func() {
-		b.WriteByte('\n')
+		b = append(b, '\n')
 		lineStart, space = true, false
 	}
 	ensureLine := func() {
@@ -2229,7 +2382,10 @@ func htmlToText(s string) string {
 			}
 		}
 	}
-	return tidyLines(b.String())
+	b = tidyLinesInPlace(b)
+	text := string(b)
+	putBodyBuf(p, b)
+	return text
 }
 
 // isPlainHTMLTextByte reports whether c is ASCII and not white space.
@@ -2284,24 +2440,46 @@ func indexClosingTag(s, name string) int {
 
 // tidyLines trims every line and collapses runs of blank lines into one.
 func tidyLines(s string) string {
-	var b strings.Builder
-	blank := 0
+	p := bodyBufs.Get().(*[]byte)
+	b := tidyLinesInPlace(append((*p)[:0], s...))
+	text := string(b)
+	putBodyBuf(p, b)
+	return text
+}
+
+// tidyLinesInPlace is tidyLines in b's own memory; it returns the shortened
+// b. What it writes never overtakes what it reads: each line is preceded by
+// at most as many line breaks as it was.
+func tidyLinesInPlace(b []byte) []byte {
+	w, blank := 0, 0
 	started := false
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
+	for r := 0; ; {
+		end := bytes.IndexByte(b[r:], '\n')
+		last := end < 0
+		if last {
+			end = len(b)
+		} else {
+			end += r
+		}
+		l := bytes.TrimSpace(b[r:end])
+		if len(l) == 0 {
 			blank++
-			continue
-		}
-		if started {
-			b.WriteByte('\n')
-			if blank > 0 {
-				b.WriteByte('\n')
+		} else {
+			if started {
+				b[w] = '\n'
+				w++
+				if blank > 0 {
+					b[w] = '\n'
+					w++
+				}
 			}
+			w += copy(b[w:], l)
+			started = true
+			blank = 0
 		}
-		b.WriteString(l)
-		started = true
-		blank = 0
+		if last {
+			return b[:w]
+		}
+		r = end + 1
 	}
-	return b.String()
 }

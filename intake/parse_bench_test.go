@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -67,5 +69,71 @@ func TestParseBigAttachmentMemory(t *testing.T) {
 		t.Errorf("Parse of a %d-byte message allocated %d bytes", len(raw), got)
 	} else {
 		t.Logf("Parse of a %d-byte message allocated %d bytes", len(raw), got)
+	}
+}
+
+// BenchmarkParseHeldout parses the held-out test mail, the mail that
+// workflow's BenchmarkHandleBatch takes in, one message per iteration.
+func BenchmarkParseHeldout(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join(classifyHeldoutDir, "*.eml"))
+	var mails [][]byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mails = append(mails, raw)
+	}
+	if len(mails) == 0 {
+		b.Skip("no held-out mail")
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		Parse(mails[n%len(mails)])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkDecodeBodies decodes the quoted-printable and base64 body
+// text of the held-out test mail, as Parse does before the charset.
+func BenchmarkDecodeBodies(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join(classifyHeldoutDir, "*.eml"))
+	type body struct {
+		enc transferEncoding
+		b   []byte
+	}
+	var bodies []body
+	size := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, enc := range []transferEncoding{encQuotedPrintable, encBase64} {
+			marker := []byte("Content-Transfer-Encoding: " + enc.String() + "\r\n\r\n")
+			if i := bytes.Index(raw, marker); i >= 0 {
+				part := raw[i+len(marker):]
+				if j := bytes.Index(part, []byte("\r\n--")); j >= 0 {
+					part = part[:j]
+				}
+				bodies = append(bodies, body{enc, part})
+				size += len(part)
+			}
+		}
+	}
+	if len(bodies) == 0 {
+		b.Skip("no held-out mail")
+	}
+	b.SetBytes(int64(size / len(bodies)))
+	b.ReportAllocs()
+	p := bodyBufs.Get().(*[]byte)
+	n := 0
+	for b.Loop() {
+		var st decodeStats
+		x := bodies[n%len(bodies)]
+		*p, _ = decodeBodyBytesTo((*p)[:0], x.enc, x.b, &st, true)
+		n++
 	}
 }

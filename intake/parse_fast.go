@@ -8,8 +8,10 @@ package intake
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"io"
+	"math/bits"
 	netmail "net/mail"
 	"slices"
 	"strings"
@@ -73,54 +75,73 @@ var atextBytes = func() (t [256]bool) {
 // nothing after it, as its MessageID). It declines anything else: comments,
 // domain literals, 8-bit text, missing brackets.
 func fastMsgIDs(v string, first bool) ([]string, bool) {
-	n := 1
-	if !first {
-		n = max(1, strings.Count(v, "<"))
+	if first {
+		id, ok := fastMsgID(v)
+		if !ok {
+			return nil, false
+		}
+		return []string{id}, true
 	}
-	ids := make([]string, 0, n)
+	ids := make([]string, 0, max(1, strings.Count(v, "<")))
 	s := v
 	for {
 		s = strings.TrimLeft(s, " \t")
 		if s == "" {
 			break
 		}
-		if s[0] != '<' {
+		id, rest, ok := cutMsgID(s)
+		if !ok {
 			return nil, false
 		}
-		end, at := -1, -1
-		for i := 1; i < len(s); i++ {
-			c := s[i]
-			if c == '>' {
-				end = i
-				break
-			}
-			if c == '@' {
-				if at >= 0 {
-					return nil, false
-				}
-				at = i
-				continue
-			}
-			if !isASCIIAtext(c) {
-				return nil, false
-			}
-		}
-		if end < 0 || at < 2 || end-at < 2 {
-			return nil, false
-		}
-		ids = append(ids, s[1:end])
-		s = s[end+1:]
-		if first {
-			if strings.Trim(s, " \t") != "" {
-				return nil, false
-			}
-			break
-		}
+		ids = append(ids, id)
+		s = rest
 	}
 	if len(ids) == 0 {
 		return nil, false
 	}
 	return ids, true
+}
+
+// fastMsgID is fastMsgIDs(v, true) without the list.
+func fastMsgID(v string) (string, bool) {
+	s := strings.TrimLeft(v, " \t")
+	if s == "" {
+		return "", false
+	}
+	id, rest, ok := cutMsgID(s)
+	if !ok || strings.Trim(rest, " \t") != "" {
+		return "", false
+	}
+	return id, true
+}
+
+// cutMsgID reads the plain <left@right> msg-id that starts s.
+func cutMsgID(s string) (id, rest string, ok bool) {
+	if s[0] != '<' {
+		return "", "", false
+	}
+	end, at := -1, -1
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if c == '>' {
+			end = i
+			break
+		}
+		if c == '@' {
+			if at >= 0 {
+				return "", "", false
+			}
+			at = i
+			continue
+		}
+		if !isASCIIAtext(c) {
+			return "", "", false
+		}
+	}
+	if end < 0 || at < 2 || end-at < 2 {
+		return "", "", false
+	}
+	return s[1:end], s[end+1:], true
 }
 
 // fastAddressList parses an address list of printable ASCII made of
@@ -129,6 +150,11 @@ func fastMsgIDs(v string, first bool) ([]string, bool) {
 // comments, groups, escapes, encoded words, 8-bit text, white space inside
 // an address and anything net/mail would reject.
 func fastAddressList(v string) ([]Address, bool) {
+	return fastAddressListTo(nil, v)
+}
+
+// fastAddressListTo is fastAddressList into dst's memory where it has room.
+func fastAddressListTo(dst []Address, v string) ([]Address, bool) {
 	if strings.Contains(v, "=?") {
 		return nil, false
 	}
@@ -140,7 +166,10 @@ func fastAddressList(v string) ([]Address, bool) {
 			return nil, false
 		}
 	}
-	out := make([]Address, 0, min(strings.Count(v, "@"), maxAddresses))
+	out := dst[:0]
+	if n := min(strings.Count(v, "@"), maxAddresses); cap(out) < n {
+		out = make([]Address, 0, n)
+	}
 	s := v
 	for {
 		s = strings.TrimLeft(s, " ")
@@ -180,6 +209,9 @@ func fastAddress(s string) (Address, string, bool) {
 	// phrase "<" addr-spec ">"
 	var buf [8]string
 	words := buf[:0]
+	// Unquoted words one space apart are their joined name already: a
+	// substring of s from the first word's start to the last one's end.
+	orig, quoted, size, end := s, false, -1, 0
 	for {
 		s = strings.TrimLeft(s, " ")
 		if s == "" {
@@ -195,6 +227,7 @@ func fastAddress(s string) (Address, string, bool) {
 			}
 			words = append(words, s[1:1+end])
 			s = s[end+2:]
+			quoted = true
 			continue
 		}
 		i := 0
@@ -205,16 +238,21 @@ func fastAddress(s string) (Address, string, bool) {
 			return Address{}, "", false
 		}
 		words = append(words, s[:i])
+		size += i + 1
 		s = s[i:]
+		end = len(orig) - len(s)
 	}
 	spec, rest, ok := fastAddrSpec(s[1:])
 	if !ok || rest == "" || rest[0] != '>' {
 		return Address{}, "", false
 	}
 	name := ""
-	if len(words) == 1 {
+	switch start := len(orig) - len(strings.TrimLeft(orig, " ")); {
+	case len(words) == 1:
 		name = words[0]
-	} else if len(words) > 1 {
+	case len(words) > 1 && !quoted && end-start == size:
+		name = orig[start:end] // words are at least one space apart
+	case len(words) > 1:
 		name = strings.Join(words, " ")
 	}
 	return makeAddress(name, spec), rest[1:], true
@@ -367,21 +405,41 @@ var tokenBytes = func() (t [256]bool) {
 // them (and consuming as much of the input), but into one buffer of about
 // the right size. 7bit and 8bit bodies are the raw slice itself.
 func decodeBodyBytes(enc transferEncoding, body []byte, st *decodeStats) []byte {
+	b, _ := decodeBodyBytesTo(nil, enc, body, st, false)
+	return b
+}
+
+// decodeBodyBytesTo is decodeBodyBytes into dst's memory where it has room.
+// owned reports that the result is dst's or a new buffer, not a slice of
+// body: the caller may overwrite it and reuse it. With foldCRLF, quoted-
+// printable may come out with line endings partly folded (decodeQPTo).
+func decodeBodyBytesTo(dst []byte, enc transferEncoding, body []byte, st *decodeStats, foldCRLF bool) (b []byte, owned bool) {
 	const limit = maxTextBytes + 1
 	switch enc {
 	case encIdentity, encUnknown:
-		return body[:min(len(body), limit)]
+		return body[:min(len(body), limit)], false
 	case encQuotedPrintable:
 		if len(body) < limit {
-			return decodeQP(body, st) // never longer than its input
+			return decodeQPTo(dst, body, st, foldCRLF), true // never longer than its input
 		}
 	}
-	r := newTransferReader(enc, body, st)
+	if enc == encBase64 {
+		var ok bool
+		if dst, ok = decodeBase64Std(dst, body); ok {
+			return dst, true
+		}
+	}
+	rst := new(decodeStats) // the reader keeps it; st stays on the caller's stack
+	defer st.add(rst)
+	r := newTransferReader(enc, body, rst)
 	size := len(body)
 	if enc == encBase64 {
 		size = len(body)/4*3 + 3
 	}
-	buf := make([]byte, 0, min(size, limit))
+	buf := dst[:0]
+	if cap(buf) < min(size, limit) {
+		buf = make([]byte, 0, min(size, limit))
+	}
 	for len(buf) < limit {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, min(max(cap(buf), 512), limit-len(buf)))
@@ -392,24 +450,83 @@ func decodeBodyBytes(enc transferEncoding, body []byte, st *decodeStats) []byte 
 		}
 		buf = buf[:len(buf)+k]
 	}
-	return buf
+	return buf, true
+}
+
+// decodeBase64Std decodes well-formed base64 (only the alphabet, CR and LF,
+// padding only at the end) with encoding/base64, into dst's memory where it
+// has room. base64Reader decodes such input to the same bytes without a
+// note, at most maxTextBytes of them. Otherwise ok is false and b is the
+// buffer to use instead of dst.
+func decodeBase64Std(dst, body []byte) (b []byte, ok bool) {
+	n := base64.StdEncoding.DecodedLen(len(body))
+	if n > maxTextBytes {
+		return dst, false
+	}
+	b = dst[:0]
+	if cap(b) < n {
+		b = make([]byte, n)
+	}
+	k, err := base64.StdEncoding.Decode(b[:n], body)
+	if err != nil {
+		return b[:0], false
+	}
+	return b[:k], true
+}
+
+// bodyBufs holds scratch buffers for decoded body text that is copied into
+// a string anyway.
+var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBodyBuf is the largest buffer kept in bodyBufs.
+const maxPooledBodyBuf = 256 << 10
+
+// putBodyBuf returns b, a buffer of the caller's own (never a slice of a
+// message), to bodyBufs as *p.
+func putBodyBuf(p *[]byte, b []byte) {
+	if cap(b) > maxPooledBodyBuf {
+		b = nil
+	}
+	*p = b[:0]
+	bodyBufs.Put(p)
 }
 
 // decodeQP decodes quoted-printable exactly as qpReader does, in one pass
-// into one buffer: text without '=' or line breaks is copied eight bytes at
-// a time, and the white space that ends a line is taken off the output
-// when the line break comes (never further back than the last escape).
+// into one buffer.
 func decodeQP(src []byte, st *decodeStats) []byte {
-	dst := make([]byte, len(src))
+	return decodeQPTo(nil, src, st, false)
+}
+
+// decodeQPTo is decodeQP into dst's memory where it has room: text without
+// '=' or line breaks is copied eight bytes at a time, and the white space
+// that ends a line is taken off the output when the line break comes (never
+// further back than the last escape).
+//
+// With foldCRLF, a CRLF line break that does not follow a CR in the output
+// comes out as LF: the output is then no longer decodeQP's, but folding its
+// line endings (lineEndings) gives the same as folding decodeQP's. The
+// output before that CR is final and does not end in a CR, so lineEndings
+// reads it alike either way, and then turns the CRLF into LF.
+func decodeQPTo(dst, src []byte, st *decodeStats, foldCRLF bool) []byte {
+	if cap(dst) >= len(src) {
+		dst = dst[:len(src)]
+	} else {
+		dst = make([]byte, len(src))
+	}
 	n := 0
 	lit := 0 // dst[lit:n] was copied literally since the last escape
 	for i := 0; i < len(src); {
 		for i+8 <= len(src) {
+			// n <= i: there is room for eight bytes; those past the
+			// first special one are written over.
 			x := binary.LittleEndian.Uint64(src[i:])
-			if hasByte(x, '=')|hasByte(x, '\n')|hasByte(x, '\r') != 0 {
+			binary.LittleEndian.PutUint64(dst[n:], x)
+			if m := qpSpecial(x); m != 0 {
+				k := bits.TrailingZeros64(m) / 8 // the lowest flag is exact
+				n += k
+				i += k
 				break
 			}
-			binary.LittleEndian.PutUint64(dst[n:], x)
 			n += 8
 			i += 8
 		}
@@ -419,6 +536,13 @@ func decodeQP(src []byte, st *decodeStats) []byte {
 		switch c := src[i]; c {
 		case '\n', '\r':
 			n = trimQPSpace(dst, lit, n)
+			if foldCRLF && c == '\r' && i+1 < len(src) && src[i+1] == '\n' && (n == 0 || dst[n-1] != '\r') {
+				dst[n] = '\n'
+				n++
+				i += 2
+				lit = n
+				continue
+			}
 			dst[n] = c
 			n++
 			i++
@@ -472,11 +596,13 @@ func trimQPSpace(dst []byte, lit, n int) int {
 	return n
 }
 
-// hasByte reports (non-zero) whether one of the eight bytes of x is c.
-func hasByte(x uint64, c byte) uint64 {
+// qpSpecial reports (non-zero) whether one of the eight bytes of x may need
+// more than a copy: '=' or a control byte below 0x0E, which covers CR and
+// LF (and tab, which the byte loop copies).
+func qpSpecial(x uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	v := x ^ (lo * uint64(c))
-	return (v - lo) &^ v & hi
+	v := x ^ (lo * '=')
+	return ((v-lo)&^v | (x-lo*0x0E)&^x) & hi
 }
 
 // decodedSize returns the decoded size of an attachment, as copying the
@@ -490,9 +616,19 @@ func decodedSize(enc transferEncoding, body []byte, st *decodeStats) int64 {
 	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
+	rst := new(decodeStats) // the reader keeps it; st stays on the caller's stack
+	defer st.add(rst)
 	cw := &countWriter{}
-	io.CopyBuffer(cw, newTransferReader(enc, body, st), *bp) // the readers do not fail
+	io.CopyBuffer(cw, newTransferReader(enc, body, rst), *bp) // the readers do not fail
 	return cw.n
+}
+
+// add adds what a transfer reader counted in o to st (when not nil).
+func (st *decodeStats) add(o *decodeStats) {
+	if st != nil {
+		st.invalid += o.invalid
+		st.truncated = st.truncated || o.truncated
+	}
 }
 
 // copyBufs holds buffers for decodedSize.
@@ -554,20 +690,84 @@ func base64FlushSize(nAcc int) int64 {
 // with their line endings; the rest goes the generic way.
 func decodeBodyText(label string, b []byte, fast bool) (string, string) {
 	if fast {
-		switch normaliseCharset(label) {
-		case "", "utf-8", "us-ascii", "unknown-8bit", "x-unknown", "unknown", "default":
-			if utf8.Valid(b) {
-				return foldLineEndings(b), ""
-			}
-		case "iso-8859-1", "latin1", "l1", "iso_8859-1", "iso8859-1", "cp819", "ibm819", "windows-1252", "cp1252":
-			return foldLineEndings(appendWindows1252(nil, b)), ""
-		}
+		return decodeBodyTextFast(label, b, false)
 	}
 	text, note := decodeCharset(label, b)
-	if fast {
-		return foldLineEndingsString(text), note
-	}
 	return lineEndings.Replace(text), note
+}
+
+// decodeBodyTextFast is decodeBodyText's fast path. When owned, b is the
+// caller's scratch buffer, which it may overwrite: its line endings are
+// folded in place and the text is copied once, into a string of its size.
+func decodeBodyTextFast(label string, b []byte, owned bool) (string, string) {
+	switch commonCharset(label) {
+	case "", "utf-8", "us-ascii", "unknown-8bit", "x-unknown", "unknown", "default":
+		if utf8.Valid(b) {
+			if owned {
+				return string(foldLineEndingsInPlace(b)), ""
+			}
+			return foldLineEndings(b), ""
+		}
+	case "iso-8859-1", "latin1", "l1", "iso_8859-1", "iso8859-1", "cp819", "ibm819", "windows-1252", "cp1252":
+		// Line endings are ASCII, and windows-1252 maps ASCII to itself
+		// and every other byte to characters without CR or LF: they can
+		// be folded before the conversion.
+		if owned {
+			return windows1252String(foldLineEndingsInPlace(b)), ""
+		}
+		if indexCR(b) < 0 {
+			return windows1252String(b), ""
+		}
+		p := bodyBufs.Get().(*[]byte)
+		buf := foldLineEndingsInPlace(append((*p)[:0], b...))
+		s := windows1252String(buf)
+		putBodyBuf(p, buf)
+		return s, ""
+	}
+	text, note := decodeCharset(label, b)
+	return foldLineEndingsString(text), note
+}
+
+// foldsLineEndings reports whether decodeBodyTextFast, for text in the
+// charset (normalised), folds line endings only after a conversion that
+// leaves CR and LF as they are and keeps no other byte that reads as one:
+// text that is partly folded already gives the same.
+func foldsLineEndings(charset string) bool {
+	switch charset {
+	case "", "utf-8", "us-ascii", "unknown-8bit", "x-unknown", "unknown", "default",
+		"iso-8859-1", "latin1", "l1", "iso_8859-1", "iso8859-1", "cp819", "ibm819", "windows-1252", "cp1252":
+		return true
+	}
+	return false
+}
+
+// commonCharset is normaliseCharset, without its work for the usual
+// labels: "utf-8", "us-ascii", "iso-8859-1" and "windows-1252" in any case.
+func commonCharset(label string) string {
+	for _, c := range [...]string{"utf-8", "us-ascii", "iso-8859-1", "windows-1252"} {
+		if len(label) == len(c) && asciiEqualLower(label, c) {
+			return c
+		}
+	}
+	return normaliseCharset(label)
+}
+
+// asciiEqualLower reports whether s equals lower, which is lower-case
+// ASCII, with ASCII letters of s in either case.
+func asciiEqualLower(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // foldLineEndings returns b as a string with CRLF, CR CR LF and a lone CR
@@ -582,18 +782,45 @@ func foldLineEndings(b []byte) string {
 	for i >= 0 {
 		sb.Write(b[:i])
 		sb.WriteByte('\n')
-		switch {
-		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
-			b = b[i+3:]
-		case i+1 < len(b) && b[i+1] == '\n':
-			b = b[i+2:]
-		default:
-			b = b[i+1:]
-		}
+		b = b[i+crLen(b[i:]):]
 		i = indexCR(b)
 	}
 	sb.Write(b)
 	return sb.String()
+}
+
+// foldLineEndingsInPlace is foldLineEndings in b's own memory; it returns
+// the shortened b.
+func foldLineEndingsInPlace(b []byte) []byte {
+	i := indexCR(b)
+	if i < 0 {
+		return b
+	}
+	w := i // b[:w] is done; b[i] is a CR
+	for {
+		b[w] = '\n'
+		w++
+		i += crLen(b[i:])
+		k := indexCR(b[i:])
+		if k < 0 {
+			w += copy(b[w:], b[i:])
+			return b[:w]
+		}
+		w += copy(b[w:], b[i:i+k])
+		i += k
+	}
+}
+
+// crLen returns the length of the line ending at the start of b, which is
+// a CR: CR CR LF, CR LF or the CR alone.
+func crLen(b []byte) int {
+	switch {
+	case len(b) > 2 && b[1] == '\r' && b[2] == '\n':
+		return 3
+	case len(b) > 1 && b[1] == '\n':
+		return 2
+	}
+	return 1
 }
 
 func indexCR(b []byte) int { return bytes.IndexByte(b, '\r') }
@@ -615,31 +842,65 @@ var windows1252Table = func() (t [256]string) {
 	return t
 }()
 
-// appendWindows1252 appends b decoded from windows-1252 to dst.
-func appendWindows1252(dst, b []byte) []byte {
-	if dst == nil {
-		dst = make([]byte, 0, len(b)+len(b)/8)
-	}
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] < utf8.RuneSelf {
-			i++
+// windows1252String returns b decoded from windows-1252, built in one
+// allocation of its exact size.
+func windows1252String(b []byte) string {
+	n := len(b)
+	for rest := b; ; {
+		i := asciiPrefix(rest)
+		if i == len(rest) {
+			break
 		}
-		dst = append(dst, b[:i]...)
+		n += len(windows1252Table[rest[i]]) - 1
+		rest = rest[i+1:]
+	}
+	if n == len(b) {
+		return string(b)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for len(b) > 0 {
+		i := asciiPrefix(b)
+		sb.Write(b[:i])
 		if i == len(b) {
 			break
 		}
-		dst = append(dst, windows1252Table[b[i]]...)
+		sb.WriteString(windows1252Table[b[i]])
 		b = b[i+1:]
 	}
-	return dst
+	return sb.String()
+}
+
+// asciiPrefix returns the length of the ASCII bytes that start b.
+func asciiPrefix(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for i < len(b) && b[i] < utf8.RuneSelf {
+		i++
+	}
+	return i
 }
 
 // isCleanHeaderText reports whether cleanHeaderText has nothing to do but
 // trim s: valid UTF-8 without NUL, CR, LF, TAB or C1 controls.
 func isCleanHeaderText(s string) bool {
 	ascii := true
-	for i := 0; i < len(s); i++ {
+	i := 0
+	// Eight bytes at a time while they are printable ASCII or space:
+	// none below 0x20 and none from 0x80.
+	for ; i+8 <= len(s); i += 8 {
+		const lo, hi = 0x0101010101010101, 0x8080808080808080
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if ((x-lo*0x20)&^x|x)&hi != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == 0 || c == '\r' || c == '\n' || c == '\t':
 			return false

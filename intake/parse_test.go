@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -687,4 +688,318 @@ func TestParseEnvelopeFallbacks(t *testing.T) {
 		checkParseInvariants(t, tt.header, m)
 		tt.check(parseChecker{t, m})
 	}
+}
+
+// The text helpers below are the plain versions of unflow, htmlToText and
+// tidyLines; the ones in parse.go reuse buffers and must give the same.
+
+// unflowReference is unflow as it was before it reused buffers: it joins the lines of a format=flowed text (RFC 3676): a line that
+// ends in a space continues on the next line of the same quote depth; with
+// DelSp=yes that space is removed.
+func unflowReference(s string, delsp bool) string {
+	lines := strings.Split(s, "\n")
+	var out, para strings.Builder
+	depth, open := 0, false
+	flush := func() {
+		if !open {
+			return
+		}
+		if depth > 0 {
+			out.WriteString(strings.Repeat(">", depth))
+			if para.Len() > 0 {
+				out.WriteByte(' ')
+			}
+		}
+		out.WriteString(para.String())
+		out.WriteByte('\n')
+		para.Reset()
+		open = false
+	}
+	for _, l := range lines {
+		d := 0
+		for d < len(l) && l[d] == '>' {
+			d++
+		}
+		content := l[d:]
+		content = strings.TrimPrefix(content, " ") // space-stuffing
+		if open && d != depth {
+			flush()
+		}
+		depth, open = d, true
+		flowed := strings.HasSuffix(content, " ") && content != "-- "
+		if flowed && delsp {
+			content = content[:len(content)-1]
+		}
+		para.WriteString(content)
+		if !flowed {
+			flush()
+		}
+	}
+	flush()
+	return strings.TrimSuffix(out.String(), "\n")
+}
+
+// htmlToTextReference is htmlToText as it was before it reused buffers: it derives readable text from HTML: tags are removed, the content
+// of head, script and style is dropped, line-breaking elements become line
+// breaks, entities are decoded and runs of blank lines collapse to one.
+func htmlToTextReference(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) / 2)
+	pre := 0
+	lineStart, space := true, false
+	writeText := func(t string) {
+		if t == "" {
+			return
+		}
+		if strings.IndexByte(t, '&') >= 0 {
+			t = html.UnescapeString(t)
+		}
+		if pre > 0 {
+			b.WriteString(t)
+			lineStart = strings.HasSuffix(t, "\n")
+			space = false
+			return
+		}
+		for i := 0; i < len(t); {
+			if isPlainHTMLTextByte(t[i]) {
+				// A run of ASCII that is not white space, at once.
+				j := i + 1
+				for j < len(t) && isPlainHTMLTextByte(t[j]) {
+					j++
+				}
+				b.WriteString(t[i:j])
+				lineStart, space = false, false
+				i = j
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(t[i:])
+			i += size
+			switch r {
+			case ' ', '\t', '\n', '\r', '\f', '\u00a0':
+				if !lineStart && !space {
+					b.WriteByte(' ')
+					space = true
+				}
+			default:
+				b.WriteRune(r)
+				lineStart, space = false, false
+			}
+		}
+	}
+	newline := func() {
+		b.WriteByte('\n')
+		lineStart, space = true, false
+	}
+	ensureLine := func() {
+		if !lineStart {
+			newline()
+		}
+	}
+
+	i := 0
+	for i < len(s) {
+		lt := strings.IndexByte(s[i:], '<')
+		if lt < 0 {
+			writeText(s[i:])
+			break
+		}
+		writeText(s[i : i+lt])
+		i += lt
+		rest := s[i:]
+		if strings.HasPrefix(rest, "<!--") {
+			end := strings.Index(rest[4:], "-->")
+			if end < 0 {
+				break
+			}
+			i += 4 + end + 3
+			continue
+		}
+		if len(rest) > 1 && (rest[1] == '!' || rest[1] == '?') {
+			end := strings.IndexByte(rest, '>')
+			if end < 0 {
+				break
+			}
+			i += end + 1
+			continue
+		}
+		j := 1
+		closing := false
+		if j < len(rest) && rest[j] == '/' {
+			closing = true
+			j++
+		}
+		isLetter := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+		k := j
+		for k < len(rest) && (isLetter(rest[k]) || k > j && (rest[k] >= '0' && rest[k] <= '9' || rest[k] == ':' || rest[k] == '-')) {
+			k++
+		}
+		if k == j {
+			// Not a tag ("a <6", "<3"): a literal '<'.
+			writeText("<")
+			i++
+			continue
+		}
+		name := strings.ToLower(rest[j:k])
+		i += tagEnd(rest, k)
+
+		switch name {
+		case "script", "style", "head", "title", "xml", "template":
+			if closing {
+				continue
+			}
+			end := indexClosingTag(s[i:], name)
+			if end < 0 {
+				if name == "head" {
+					continue // keep the content of an unclosed head
+				}
+				i = len(s)
+				continue
+			}
+			i += end
+		case "br":
+			newline()
+		case "p", "div", "tr", "table", "ul", "ol", "dl", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6",
+			"center", "section", "article", "header", "footer", "address", "form", "fieldset", "dd", "dt", "caption":
+			if closing {
+				newline()
+			} else {
+				ensureLine()
+			}
+		case "li":
+			if !closing {
+				ensureLine()
+			}
+		case "hr":
+			ensureLine()
+			newline()
+		case "pre":
+			if closing {
+				if pre > 0 {
+					pre--
+				}
+				newline()
+			} else {
+				ensureLine()
+				pre++
+			}
+		case "td", "th":
+			if !closing && !lineStart {
+				writeText(" ")
+			}
+		}
+	}
+	return tidyLinesReference(b.String())
+}
+
+// tidyLinesReference is tidyLines as it was before it worked in place: it trims every line and collapses runs of blank lines into one.
+func tidyLinesReference(s string) string {
+	var b strings.Builder
+	blank := 0
+	started := false
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			blank++
+			continue
+		}
+		if started {
+			b.WriteByte('\n')
+			if blank > 0 {
+				b.WriteByte('\n')
+			}
+		}
+		b.WriteString(l)
+		started = true
+		blank = 0
+	}
+	return b.String()
+}
+
+var textHelperSeeds = []string{
+	"", "\n", "a", "a\n", "\n\n\nb\n\n", " a \n\t\n b\u00a0\n\u2003c\u2003", "a\n\n\n\n", "x\r\ny",
+	"Hallo, \ndit is \neen lange regel.\n> geciteerd \n> verder\n>> diep \n-- \nPiet", ">\n> \n>>x \n\n y ",
+	"<p>Hallo&nbsp;daar</p><div>a<br>b</div><pre> x\n  y</pre><table><tr><td>1<td>2</table>",
+	"<html><head><title>t</title><style>p{}</style></head><body><!-- c --><p>a &amp; b</p><ul><li>x<li>y</ul><hr>z",
+	"a <6 en <3 <script>x</script> <b x='>'>y</b> <a href=\"q>\">l</a> <x '>", "<PRE>a\n\nb</PRE>c", "</p>x</pre>y",
+	"caf\u00e9 \xe9\xff <p>\xc3</p>", "<head>open", "<style>open", "content-TYPE", "Message-ID", "X-MS-Exchange-Message-Is-NDR", "c\xc3\xa9", "Cc", "C-", "Subject\x00",
+	"a\r\nb", "a \r\n\r\n", "=0D\r\n", "=0D=0D\r\nx", "\r\r\n", "\r\r\r\n", "a=\r\n\r\nb", "=0D \r\n", "\xc3\r\n\xa9\r\n",
+}
+
+func checkTextHelpers(t *testing.T, s string) {
+	t.Helper()
+	for _, delsp := range []bool{false, true} {
+		if got, want := unflow(s, delsp), unflowReference(s, delsp); got != want {
+			t.Errorf("unflow(%q, %v) = %q, want %q", s, delsp, got, want)
+		}
+	}
+	if got, want := htmlToText(s), htmlToTextReference(s); got != want {
+		t.Errorf("htmlToText(%q) = %q, want %q", s, got, want)
+	}
+	if got, want := tidyLines(s), tidyLinesReference(s); got != want {
+		t.Errorf("tidyLines(%q) = %q, want %q", s, got, want)
+	}
+
+	if got, want := lookupUsedKey([]byte(s)), usedHeaderKey([]byte(s)); got != want {
+		t.Errorf("lookupUsedKey(%q) = %q, usedHeaderKey %q", s, got, want)
+	}
+
+	// Quoted-printable with CRLF folded while decoding, then the body text
+	// of a charset that folds after its conversion.
+	var stFold, stPlain decodeStats
+	plain := decodeQP([]byte(s), &stPlain)
+	folded := decodeQPTo(nil, []byte(s), &stFold, true)
+	if got, want := lineEndings.Replace(string(folded)), lineEndings.Replace(string(plain)); got != want || stFold != stPlain {
+		t.Errorf("decodeQPTo(%q, fold) folds to %q %+v, want %q %+v", s, got, stFold, want, stPlain)
+	}
+	for _, label := range []string{"", "UTF-8", "iso-8859-1", "Windows-1252", "us-ascii"} {
+		if !foldsLineEndings(commonCharset(label)) {
+			t.Errorf("foldsLineEndings(%q) = false", label)
+		}
+		gt, gn := decodeCharset(label, plain)
+		gt = lineEndings.Replace(gt)
+		buf := append([]byte(nil), folded...)
+		if ft, fn := decodeBodyTextFast(label, buf, true); ft != gt || fn != gn {
+			t.Errorf("decodeBodyTextFast(%q, folded QP of %q) = %q %q, want %q %q", label, s, ft, fn, gt, gn)
+		}
+	}
+}
+
+func TestTextHelpersMatchReference(t *testing.T) {
+	for _, s := range textHelperSeeds {
+		checkTextHelpers(t, s)
+	}
+	for k := range usedHeaderKeys {
+		for _, name := range []string{k, strings.ToLower(k), strings.ToUpper(k), k[:len(k)-1] + "_", "X" + k[1:], k + "s"} {
+			if got, want := lookupUsedKey([]byte(name)), usedHeaderKey([]byte(name)); got != want {
+				t.Errorf("lookupUsedKey(%q) = %q, usedHeaderKey %q", name, got, want)
+			}
+		}
+	}
+	for _, f := range parseCorpusFiles(t) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := Parse(raw)
+		checkTextHelpers(t, m.Text)
+		checkTextHelpers(t, m.HTML)
+		for _, line := range bytes.Split(raw, []byte("\n")) {
+			if name, colon := fieldKey(line); colon > 0 {
+				if got, want := lookupUsedKey(name), usedHeaderKey(name); got != want {
+					t.Errorf("%s: lookupUsedKey(%q) = %q, usedHeaderKey %q", f, name, got, want)
+				}
+			}
+		}
+	}
+}
+
+// FuzzTextHelpers holds unflow, htmlToText and tidyLines to their plain
+// versions.
+func FuzzTextHelpers(f *testing.F) {
+	for _, s := range textHelperSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkTextHelpers(t, s)
+	})
 }

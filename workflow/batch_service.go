@@ -8,7 +8,6 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"runtime"
 	"strings"
@@ -55,14 +54,14 @@ func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
 			f, m := fs[i], msgs[i]
 			in := boundedInbound(Inbound{Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
 				Raw: f.Raw, Msg: m, Class: s.Classify(m, f.Mailbox), HeaderOnly: f.HeaderOnly, Backlog: f.Backlog, parsedRaw: true})
-			in.words = Words(in.Msg.Text)
+			in.words = wordList(in.Msg.Text)
 			stored, _ := storedMessage(in)
-			if js, err := json.Marshal(stored); err == nil {
+			if js, err := marshalMessage(stored); err == nil { // message_json.go
 				in.msgJSON = js
 			}
 			// For the message record, or for the ticket it makes
 			// (ClassInTicket).
-			if js, err := json.Marshal(&in.Class); err == nil {
+			if js, err := marshalClassification(&in.Class); err == nil {
 				in.classJSON = js
 			}
 			ins[i] = in

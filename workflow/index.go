@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,10 +93,18 @@ const (
 // indexTicketTx writes t's summary and words and logs the change. It runs
 // in the transaction that stores t.
 func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
+	// ref is every key (bbolt copies keys) and the log's value; key the
+	// log's key, in the same allocation.
+	kb := make([]byte, len(t.Ref)+8)
+	ref, key := kb[:len(t.Ref):len(t.Ref)], kb[len(t.Ref):]
+	copy(ref, t.Ref)
 	ib := tx.Bucket(bucketTicketIndex)
 	var old Summary
-	if err := getJSON(ib, []byte(t.Ref), &old); err != nil && !errors.Is(err, ErrNotFound) {
+	if data := ib.Get(ref); data != nil && !decodeSummaryFast(data, &old, nil) {
 		old = Summary{}
+		if o := new(Summary); json.Unmarshal(data, o) == nil {
+			old = *o
+		}
 	}
 	sum := Summary{
 		Ref: t.Ref, Mailbox: t.Mailbox, Type: t.Type, Family: t.Family, State: t.State, Subject: t.Subject,
@@ -109,7 +118,10 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 	}
 	messages := tx.Bucket(bucketMessages)
 	outbox := tx.Bucket(bucketOutbox)
-	var newWords [][]string
+	var one [1][]string
+	newWords := one[:0]  // mostly one message's
+	var freshList []byte // fresh.list, at newWords[freshAt]
+	freshAt := 0
 	for _, m := range t.Messages {
 		// A sender's Date can be anything; nothing of a ticket predates it.
 		when := m.Date
@@ -125,8 +137,13 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 				sum.Waiting = when
 			}
 			if m.Seq > old.WordsSeq {
-				if fresh != nil && fresh.seq == m.Seq {
-					newWords = append(newWords, fresh.words) // just stored: no need to read it back
+				if fresh != nil && fresh.seq == m.Seq { // just stored: no need to read it back
+					if fresh.list != nil {
+						freshList, freshAt = fresh.list, len(newWords)
+						newWords = append(newWords, nil)
+					} else {
+						newWords = append(newWords, fresh.words)
+					}
 				} else {
 					var rec struct {
 						Message struct {
@@ -156,9 +173,18 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 	if len(newWords) > 0 {
 		wb := tx.Bucket(bucketTicketWords)
 		wb.FillPercent = appendFill
-		words := mergeWords(string(wb.Get([]byte(t.Ref))), newWords)
-		if err := wb.Put([]byte(t.Ref), []byte(words)); err != nil {
-			return fmt.Errorf("index words of %s: %w", t.Ref, err)
+		have := wb.Get(ref)
+		words, changed := freshList, true // a new ticket's: what mergeWords would make
+		if freshList == nil || len(newWords) > 1 || len(have) > 0 {
+			if freshList != nil {
+				newWords[freshAt] = strings.Fields(string(freshList))
+			}
+			words, changed = mergeWords(have, newWords)
+		}
+		if changed {
+			if err := wb.Put(ref, words); err != nil {
+				return fmt.Errorf("index words of %s: %w", t.Ref, err)
+			}
 		}
 	}
 	lb := tx.Bucket(bucketIndexLog)
@@ -168,24 +194,147 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 		return fmt.Errorf("index log sequence: %w", err)
 	}
 	sum.Rev = seq
-	if err := lb.Put(itob(seq), []byte(t.Ref)); err != nil {
+	binary.BigEndian.PutUint64(key, seq)
+	if err := lb.Put(key, ref); err != nil {
 		return fmt.Errorf("index log: %w", err)
 	}
 	if seq > indexLogKeep {
-		if err := lb.Delete(itob(seq - indexLogKeep)); err != nil {
+		binary.BigEndian.PutUint64(key, seq-indexLogKeep)
+		if err := lb.Delete(key); err != nil {
 			return fmt.Errorf("trim index log: %w", err)
 		}
 	}
 	ib.FillPercent = appendFill
-	return putJSON(ib, []byte(t.Ref), sum)
+	var scratch [1024]byte
+	data, ok := appendSummaryJSON(scratch[:0], &sum)
+	if !ok {
+		return putJSON(ib, ref, sum) // a time JSON cannot hold: its error
+	}
+	return ib.Put(ref, bytes.Clone(data))
+}
+
+// appendSummaryJSON appends the JSON of s exactly as json.Marshal writes it
+// (TestSummaryJSON); false when a time has no JSON (a year outside
+// 0-9999).
+func appendSummaryJSON(b []byte, s *Summary) ([]byte, bool) {
+	str := func(key, v string, omitEmpty bool) {
+		if v != "" || !omitEmpty {
+			b = append(b, key...)
+			b = appendJSONString(b, v)
+		}
+	}
+	ok := true
+	tm := func(key string, v time.Time, omitZero bool) {
+		if v.IsZero() && omitZero {
+			return
+		}
+		b = append(b, key...)
+		b = append(b, '"')
+		var err error
+		if b, err = v.AppendText(b); err != nil {
+			ok = false
+		}
+		b = append(b, '"')
+	}
+	str(`{"ref":`, s.Ref, false)
+	str(`,"mailbox":`, s.Mailbox, false)
+	str(`,"type":`, string(s.Type), false)
+	str(`,"family":`, string(s.Family), false)
+	str(`,"state":`, string(s.State), false)
+	str(`,"subject":`, s.Subject, false)
+	str(`,"requester_name":`, s.RequesterName, true)
+	str(`,"requester_address":`, s.RequesterAddress, false)
+	str(`,"org":`, s.Org, true)
+	str(`,"assignee":`, s.Assignee, true)
+	str(`,"assignee_name":`, s.AssigneeName, true)
+	tm(`,"created":`, s.Created, false)
+	tm(`,"updated":`, s.Updated, false)
+	tm(`,"waiting":`, s.Waiting, true)
+	tm(`,"first_answer":`, s.FirstAnswer, true)
+	b = append(b, `,"messages":`...)
+	b = strconv.AppendInt(b, int64(s.Messages), 10)
+	tm(`,"appointment":`, s.Appointment, true)
+	tm(`,"appointment_end":`, s.AppointmentEnd, true)
+	str(`,"location":`, s.Location, true)
+	str(`,"session":`, s.Session, true)
+	if s.Bounced {
+		b = append(b, `,"bounced":true`...)
+	}
+	if s.Flagged {
+		b = append(b, `,"flagged":true`...)
+	}
+	if s.WordsSeq != 0 {
+		b = append(b, `,"words_seq":`...)
+		b = strconv.AppendUint(b, s.WordsSeq, 10)
+	}
+	b = append(b, `,"rev":`...)
+	b = strconv.AppendUint(b, s.Rev, 10)
+	b = append(b, '}')
+	return b, ok
+}
+
+// appendJSONString appends s as a JSON string the way json.Marshal does:
+// with <, > and & escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029
+// escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // freshWords are the words of the message with sequence seq, which the
 // transaction has just stored: computed before it began, outside the
-// commit's critical path.
+// commit's critical path. list, when not nil, is wordList of its text and
+// stands for words; a new ticket stores it as it is.
 type freshWords struct {
 	seq   uint64
 	words []string
+	list  []byte
 }
 
 // answerPurpose reports whether an outbound mail of this purpose answers
@@ -197,20 +346,61 @@ func answerPurpose(p string) bool {
 // Words splits text into unique lower-case words of letters and digits, in
 // order of first appearance. (FuzzWords holds it to the plain version:
 // strings.ToLower, strings.FieldsFunc, a map.)
+//
+// A word that is lower case in text already is a substring of it; the
+// others are lower-cased into one buffer that becomes one string at the
+// end. Until then words are refs (wordRef) into text or that buffer, kept
+// in a pooled table, so a message costs two allocations: the result and
+// the string of its lower-cased words.
 func Words(text string) []string {
-	out := make([]string, 0, 64)
-	set := newWordSet(len(text) / 8)
-	add := func(w string, runes int) {
-		if runes < 2 {
-			return
-		}
-		if runes > maxWordRunes {
-			w = string([]rune(w)[:maxWordRunes])
-		}
-		if set.add(w) {
-			out = append(out, w)
+	ws := scanWords(text)
+	out := make([]string, len(ws.order))
+	var lowered string
+	if len(ws.buf) > 0 {
+		lowered = string(ws.buf)
+	}
+	for i, r := range ws.order {
+		off, end := r.span()
+		if r&refInBuf != 0 {
+			out[i] = lowered[off:end]
+		} else {
+			out[i] = ws.text[off:end]
 		}
 	}
+	ws.release()
+	return out
+}
+
+// wordList is what a new ticket's words record holds: the first
+// maxWordsPerTicket of Words(text), separated by spaces, in one
+// allocation.
+func wordList(text string) []byte {
+	ws := scanWords(text)
+	order := ws.order[:min(len(ws.order), maxWordsPerTicket)]
+	n := max(len(order)-1, 0)
+	for _, r := range order {
+		n += int(r & 0xff)
+	}
+	list := make([]byte, 0, n)
+	for i, r := range order {
+		if i > 0 {
+			list = append(list, ' ')
+		}
+		off, end := r.span()
+		if r&refInBuf != 0 {
+			list = append(list, ws.buf[off:end]...)
+		} else {
+			list = append(list, ws.text[off:end]...)
+		}
+	}
+	ws.release()
+	return list
+}
+
+// scanWords finds the words of text; the caller releases the wordScan.
+func scanWords(text string) *wordScan {
+	ws := wordScans.Get().(*wordScan)
+	ws.reset(text, len(text)/8)
 	for i := 0; i < len(text); {
 		start, upper, ascii := i, false, true
 	scan:
@@ -234,81 +424,290 @@ func Words(text string) []string {
 			ascii = false
 			i += size
 		}
-		switch w := text[start:i]; {
-		case i == start:
+		switch n := i - start; {
+		case n == 0:
 			i++ // a separator: ASCII, or the first byte of one (DecodeRune resyncs)
+		case n < 2:
 		case ascii && !upper:
-			add(w, len(w))
+			ws.add(textRef(start, min(n, maxWordRunes)))
 		case ascii:
-			add(strings.ToLower(w), len(w))
-		default:
-			for f := range strings.FieldsFuncSeq(strings.ToLower(w), notWordRune) {
-				add(f, utf8.RuneCountInString(f))
+			mark := len(ws.buf)
+			for _, c := range []byte(text[start : start+min(n, maxWordRunes)]) {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				ws.buf = append(ws.buf, c)
 			}
+			ws.addBuf(mark)
+		default:
+			ws.lowerRun(start, i)
 		}
 	}
-	return out
+	return ws
 }
 
 func notWordRune(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
 
-// wordSet is a set of strings with open addressing on maphash: Words adds
-// hundreds of words per message, which a Go map makes its biggest cost.
-type wordSet struct {
-	seed  maphash.Seed
-	slots []string // "" is empty: words have two runes at least
+// wordRef is a word of Words: its length in the low 8 bits (at most
+// maxWordRunes runes of 4 bytes), its offset above them, and the top bit
+// set when it lies in wordScan.buf rather than in the text. 0 is no word.
+type wordRef uint64
+
+const refInBuf = wordRef(1) << 63
+
+func textRef(off, n int) wordRef { return wordRef(off)<<8 | wordRef(n) }
+
+func (r wordRef) span() (off, end int) {
+	off = int(r &^ refInBuf >> 8)
+	return off, off + int(r&0xff)
+}
+
+// wordScan is the working state of one Words call, reused through
+// wordScans.
+type wordScan struct {
+	text  string
+	buf   []byte    // lower-cased words
+	order []wordRef // the words in order of first appearance
+	// slots is a set of words with open addressing on maphash: Words adds
+	// hundreds of words per message, which a Go map makes its biggest
+	// cost.
+	slots []wordRef
 	n     int
 }
 
-func newWordSet(hint int) *wordSet {
-	size := 64
-	for size < 2*hint {
-		size <<= 1
-	}
-	return &wordSet{seed: wordSeed, slots: make([]string, size)}
-}
+var wordScans = sync.Pool{New: func() any { return new(wordScan) }}
 
 var wordSeed = maphash.MakeSeed()
 
+func (ws *wordScan) reset(text string, words int) {
+	size := 64
+	for size < 2*words {
+		size <<= 1
+	}
+	if cap(ws.slots) < size {
+		ws.slots = make([]wordRef, size)
+	} else {
+		ws.slots = ws.slots[:size]
+		clear(ws.slots)
+	}
+	ws.text, ws.buf, ws.order, ws.n = text, ws.buf[:0], ws.order[:0], 0
+}
+
+// release puts ws back in the pool.
+func (ws *wordScan) release() {
+	ws.text = ""
+	// A huge message leaves no huge buffers behind.
+	if cap(ws.slots) > 1<<16 {
+		ws.slots = nil
+	}
+	if cap(ws.buf) > 1<<16 {
+		ws.buf = nil
+	}
+	if cap(ws.order) > 1<<14 {
+		ws.order = nil
+	}
+	wordScans.Put(ws)
+}
+
+// lowerRun adds the words of text[start:end], a run of letters and digits
+// with some not ASCII: lower-cased as strings.ToLower does (rune by rune),
+// which can make separators of some.
+func (ws *wordScan) lowerRun(start, end int) {
+	field, runes, changed, mark := -1, 0, false, 0
+	done := func() {
+		switch {
+		case field < 0:
+		case runes < 2:
+			ws.buf = ws.buf[:mark]
+		case !changed: // as in the text: refer to it
+			n := len(ws.buf) - mark
+			ws.buf = ws.buf[:mark]
+			ws.add(textRef(field, n))
+		default:
+			ws.addBuf(mark)
+		}
+		field = -1
+	}
+	for i := start; i < end; {
+		r, size := utf8.DecodeRuneInString(ws.text[i:])
+		lr := unicode.ToLower(r)
+		if notWordRune(lr) {
+			done()
+			i += size
+			continue
+		}
+		if field < 0 {
+			field, runes, changed, mark = i, 0, false, len(ws.buf)
+		}
+		if runes++; runes <= maxWordRunes {
+			ws.buf = utf8.AppendRune(ws.buf, lr)
+			changed = changed || lr != r
+		}
+		i += size
+	}
+	done()
+}
+
+// addBuf adds the word at buf[mark:], or drops it from buf when it is
+// there already.
+func (ws *wordScan) addBuf(mark int) {
+	if !ws.add(refInBuf | textRef(mark, len(ws.buf)-mark)) {
+		ws.buf = ws.buf[:mark]
+	}
+}
+
+func (ws *wordScan) hash(r wordRef) uint64 {
+	off, end := r.span()
+	if r&refInBuf != 0 {
+		return maphash.Bytes(wordSeed, ws.buf[off:end])
+	}
+	return maphash.String(wordSeed, ws.text[off:end])
+}
+
+func (ws *wordScan) equal(a, b wordRef) bool {
+	if a&0xff != b&0xff {
+		return false
+	}
+	aOff, aEnd := a.span()
+	bOff, bEnd := b.span()
+	switch {
+	case a&refInBuf == 0 && b&refInBuf == 0:
+		return ws.text[aOff:aEnd] == ws.text[bOff:bEnd]
+	case a&refInBuf != 0 && b&refInBuf != 0:
+		return string(ws.buf[aOff:aEnd]) == string(ws.buf[bOff:bEnd])
+	case a&refInBuf != 0:
+		return string(ws.buf[aOff:aEnd]) == ws.text[bOff:bEnd]
+	default:
+		return ws.text[aOff:aEnd] == string(ws.buf[bOff:bEnd])
+	}
+}
+
 // add adds w and reports whether it was new.
-func (s *wordSet) add(w string) bool {
-	if 2*(s.n+1) > len(s.slots) {
-		old := s.slots
-		s.slots, s.n = make([]string, 2*len(old)), 0
+func (ws *wordScan) add(w wordRef) bool {
+	if 2*(ws.n+1) > len(ws.slots) {
+		old := ws.slots
+		ws.slots, ws.n = make([]wordRef, 2*len(old)), 0
 		for _, o := range old {
-			if o != "" {
-				s.add(o)
+			if o != 0 {
+				ws.insert(o)
 			}
 		}
 	}
-	mask := uint64(len(s.slots) - 1)
-	for i := maphash.String(s.seed, w) & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case "":
-			s.slots[i] = w
-			s.n++
+	if !ws.insert(w) {
+		return false
+	}
+	ws.order = append(ws.order, w)
+	return true
+}
+
+func (ws *wordScan) insert(w wordRef) bool {
+	mask := uint64(len(ws.slots) - 1)
+	for i := ws.hash(w) & mask; ; i = (i + 1) & mask {
+		switch o := ws.slots[i]; {
+		case o == 0:
+			ws.slots[i] = w
+			ws.n++
 			return true
-		case w:
+		case ws.equal(o, w):
 			return false
 		}
 	}
 }
 
 // mergeWords adds lists of words (each from Words) to a space-separated
-// word list.
-func mergeWords(have string, lists [][]string) string {
-	if have == "" && len(lists) == 1 { // a new ticket: Words are unique already
+// word list. changed is false when have holds words and none are added:
+// then have need not be written again.
+func mergeWords(have []byte, lists [][]string) (merged []byte, changed bool) {
+	if len(have) == 0 && len(lists) == 1 { // a new ticket: Words are unique already
 		ws := lists[0][:min(len(lists[0]), maxWordsPerTicket)]
-		return strings.Join(ws, " ")
+		n := max(len(ws)-1, 0)
+		for _, w := range ws {
+			n += len(w)
+		}
+		merged = make([]byte, 0, n)
+		for i, w := range ws {
+			if i > 0 {
+				merged = append(merged, ' ')
+			}
+			merged = append(merged, w...)
+		}
+		return merged, true
 	}
-	words := strings.Fields(have)
+	// have as strings.Fields splits it, counted without copying.
+	fields, long := 0, false
+	for w := range bytes.FieldsSeq(have) {
+		fields++
+		long = long || len(w) > 0xff
+	}
+	if fields >= maxWordsPerTicket {
+		return have, false
+	}
+	if long { // no word of Words: a wordRef cannot hold it
+		return mergeWordsPlain(have, lists)
+	}
+	// The merged list is built in a wordScan's buf, its words the set.
+	size, more := len(have), 0
+	for _, list := range lists {
+		for _, w := range list {
+			size += len(w) + 1
+		}
+		more += len(list)
+	}
+	ws := wordScans.Get().(*wordScan)
+	ws.reset("", fields+min(more, maxWordsPerTicket))
+	pooled := ws.buf
+	ws.buf = make([]byte, 0, size)
+	for w := range bytes.FieldsSeq(have) {
+		if len(ws.buf) > 0 {
+			ws.buf = append(ws.buf, ' ')
+		}
+		mark := len(ws.buf)
+		ws.buf = append(ws.buf, w...)
+		ws.add(refInBuf | textRef(mark, len(w)))
+	}
+	n := fields
+lists:
+	for _, list := range lists {
+		for _, w := range list {
+			if n >= maxWordsPerTicket {
+				break lists
+			}
+			if len(w) > 0xff {
+				ws.buf = pooled
+				ws.release()
+				return mergeWordsPlain(have, lists)
+			}
+			sep := len(ws.buf)
+			if sep > 0 {
+				ws.buf = append(ws.buf, ' ')
+			}
+			mark := len(ws.buf)
+			ws.buf = append(ws.buf, w...)
+			if ws.add(refInBuf | textRef(mark, len(w))) {
+				n++
+			} else {
+				ws.buf = ws.buf[:sep]
+			}
+		}
+	}
+	merged = ws.buf
+	ws.buf = pooled
+	ws.release()
+	return merged, n > fields || len(have) == 0
+}
+
+// mergeWordsPlain is mergeWords with a map, for words too long for a
+// wordRef (and FuzzMergeWords).
+func mergeWordsPlain(have []byte, lists [][]string) ([]byte, bool) {
+	words := strings.Fields(string(have))
 	if len(words) >= maxWordsPerTicket {
-		return have
+		return have, false
 	}
 	seen := make(map[string]bool, len(words))
 	for _, w := range words {
 		seen[w] = true
 	}
+	n := len(words)
 	for _, list := range lists {
 		for _, w := range list {
 			if len(words) >= maxWordsPerTicket {
@@ -320,7 +719,7 @@ func mergeWords(have string, lists [][]string) string {
 			}
 		}
 	}
-	return strings.Join(words, " ")
+	return []byte(strings.Join(words, " ")), len(words) > n || len(have) == 0
 }
 
 // QueueSort orders the queue.

@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -39,8 +41,17 @@ func TestWords(t *testing.T) {
 			t.Errorf("Words(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-	if got := mergeWords("de clinic", [][]string{Words("Clinic over het plan")}); got != "de clinic over het plan" {
-		t.Errorf("mergeWords: %q", got)
+	if got, changed := mergeWords([]byte("de clinic"), [][]string{Words("Clinic over het plan")}); string(got) != "de clinic over het plan" || !changed {
+		t.Errorf("mergeWords: %q %v", got, changed)
+	}
+	if got, changed := mergeWords([]byte("de clinic"), [][]string{Words("De clinic")}); string(got) != "de clinic" || changed {
+		t.Errorf("mergeWords, nothing new: %q %v", got, changed)
+	}
+	if got, changed := mergeWords(nil, [][]string{Words("De clinic, de Clinic!")}); string(got) != "de clinic" || !changed {
+		t.Errorf("mergeWords, a new ticket: %q %v", got, changed)
+	}
+	if got, changed := mergeWords(nil, [][]string{Words("")}); got == nil || len(got) != 0 || !changed {
+		t.Errorf("mergeWords, a new ticket without words: %q %v", got, changed)
 	}
 }
 
@@ -258,13 +269,135 @@ func wordsReference(text string) []string {
 	return out
 }
 
+// TestIndexFreshWordList: a fresh message's words given as wordList index
+// the same as given as Words, for a new ticket and for one that has words.
+func TestIndexFreshWordList(t *testing.T) {
+	var long strings.Builder
+	for i := range maxWordsPerTicket + 50 {
+		fmt.Fprintf(&long, "Woord%d ", i)
+	}
+	texts := []string{"", "De Clinic over financiën", "de clinic, de plannen", long.String(), "Nieuw woord"}
+	index := func(list bool) (words, sums []string) {
+		st, err := Open(t.TempDir() + "/loket.db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		created := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		for i, text := range texts {
+			// Each text a new ticket, and a message more of the ticket "PO-all".
+			for _, tk := range []*Ticket{{Ref: fmt.Sprintf("PO-%d", i)}, {Ref: "PO-all"}} {
+				tk.Created, tk.Updated = created, created
+				for seq := range uint64(i + 1) {
+					tk.Messages = append(tk.Messages, MessageRef{Seq: seq + 1, Direction: DirIn, Date: created})
+				}
+				if tk.Ref != "PO-all" {
+					tk.Messages = tk.Messages[i:]
+				}
+				fresh := &freshWords{seq: uint64(i + 1), words: Words(text)}
+				if list {
+					fresh = &freshWords{seq: uint64(i + 1), list: wordList(text)}
+				}
+				if err := st.db.Update(func(tx *bolt.Tx) error { return indexTicketTx(tx, tk, fresh) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		err = st.db.View(func(tx *bolt.Tx) error {
+			for _, b := range []struct {
+				name []byte
+				out  *[]string
+			}{{bucketTicketWords, &words}, {bucketTicketIndex, &sums}} {
+				if err := tx.Bucket(b.name).ForEach(func(k, v []byte) error {
+					*b.out = append(*b.out, fmt.Sprintf("%s=%q", k, v))
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return words, sums
+	}
+	wantWords, wantSums := index(false)
+	gotWords, gotSums := index(true)
+	if !slices.Equal(gotWords, wantWords) || !slices.Equal(gotSums, wantSums) {
+		t.Errorf("with wordList:\n%s\n%s\nwith Words:\n%s\n%s", gotWords, gotSums, wantWords, wantSums)
+	}
+	if len(wantWords) != len(texts)+1 || !strings.HasPrefix(wantWords[len(texts)], `PO-all="de clinic over financiën plannen woord0 woord1`) {
+		t.Errorf("words: %s", wantWords)
+	}
+}
+
+func FuzzMergeWords(f *testing.F) {
+	f.Add([]byte("de clinic"), "Clinic over het plan", "\tplan  x\u00a0y ", 3)
+	f.Add([]byte(""), "", "a b", 1)
+	f.Add([]byte(" a  a\xffb\u2028c "), "A b c d", strings.Repeat("x", 300), 2)
+	f.Fuzz(func(t *testing.T, have []byte, a, b string, repeat int) {
+		// have: many words, up to beyond maxWordsPerTicket.
+		have = bytes.Repeat(have, min(max(repeat, 0), maxWordsPerTicket/2))
+		for _, lists := range [][][]string{{Words(a)}, {Words(a), Words(b)}, {strings.Fields(b), Words(a)}} {
+			got, gotChanged := mergeWords(have, lists)
+			want, wantChanged := mergeWordsPlain(have, lists)
+			if len(have) == 0 && len(lists) == 1 {
+				want, wantChanged = []byte(strings.Join(lists[0][:min(len(lists[0]), maxWordsPerTicket)], " ")), true
+			}
+			if !bytes.Equal(got, want) || gotChanged != wantChanged {
+				t.Fatalf("mergeWords(%q, %q) = %q %v, want %q %v", have, lists, got, gotChanged, want, wantChanged)
+			}
+		}
+	})
+}
+
+// TestSummaryJSON holds appendSummaryJSON to json.Marshal.
+func TestSummaryJSON(t *testing.T) {
+	when := time.Date(2026, 3, 2, 10, 4, 5, 123456789, time.FixedZone("", 3600))
+	for _, s := range []Summary{
+		{},
+		{Ref: "PO-2026-00001", Mailbox: "ondersteuning", Type: intake.TypeClinic, Family: "x", State: StateNew,
+			Subject: "Vraag over <b>financiën</b> & \"plan\"\n\t\x01\x7f\u2028\u2029\xff\xc3 é", RequesterAddress: "a@b.nl",
+			Created: when, Updated: when.UTC(), Messages: 3, Rev: 7},
+		{Ref: "r", RequesterName: "Jan \\ Jansen", Org: "SWV", Assignee: "x@poraad.nl", AssigneeName: "X",
+			Created: when, Updated: when, Waiting: when.Add(time.Hour), FirstAnswer: when.Add(2 * time.Hour),
+			Messages: -1, Appointment: when.Add(24 * time.Hour), AppointmentEnd: when.Add(25 * time.Hour),
+			Location: "Utrecht", Session: "s1", Bounced: true, Flagged: true, WordsSeq: 1<<64 - 1, Rev: 1},
+		{Created: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Updated: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		want, wantErr := json.Marshal(s)
+		got, ok := appendSummaryJSON(nil, &s)
+		if ok != (wantErr == nil) || ok && !bytes.Equal(got, want) {
+			t.Errorf("appendSummaryJSON:\n%s %v\njson.Marshal:\n%s %v", got, ok, want, wantErr)
+		}
+	}
+}
+
+func FuzzSummaryJSONString(f *testing.F) {
+	for _, s := range []string{"", "abc", "<>&\"\\\b\f\n\r\t\x00\x1f\x7f", "é\u2028\u2029\xff\xe2\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
 func FuzzWords(f *testing.F) {
 	for _, s := range []string{"", "Clinic over het plan", "Één ÉÉN één, café-Über 2026 x y", "\xff\xfeab cd\xc3", strings.Repeat("Ab", 30) + " " + strings.Repeat("é", 50)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := Words(s), wordsReference(s); !slices.Equal(got, want) {
+		want := wordsReference(s)
+		if got := Words(s); !slices.Equal(got, want) {
 			t.Fatalf("Words(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := wordList(s), strings.Join(want[:min(len(want), maxWordsPerTicket)], " "); string(got) != want || got == nil {
+			t.Fatalf("wordList(%q) = %q, want %q", s, got, want)
 		}
 	})
 }
@@ -278,5 +411,35 @@ func BenchmarkWords(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		Words(text)
+	}
+}
+
+func BenchmarkWordList(b *testing.B) {
+	raw, err := os.ReadFile("../intake/testdata/classify/heldout/h-002.eml")
+	if err != nil {
+		b.Skip(err)
+	}
+	text := intake.Parse(raw).Text
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		wordList(text)
+	}
+}
+
+// BenchmarkMergeWords: a follow-up's words added to those of its ticket.
+func BenchmarkMergeWords(b *testing.B) {
+	raw, err := os.ReadFile("../intake/testdata/classify/heldout/h-002.eml")
+	if err != nil {
+		b.Skip(err)
+	}
+	text := intake.Parse(raw).Text
+	var have []string
+	for i := range 400 {
+		have = append(have, fmt.Sprintf("woord%d", i))
+	}
+	haveList := []byte(strings.Join(have, " "))
+	lists := [][]string{Words(text)}
+	for b.Loop() {
+		mergeWords(haveList, lists)
 	}
 }

@@ -29,10 +29,10 @@ type Inbound struct {
 	// mailed for it (backlog.go).
 	Backlog bool
 
-	// words are Words(Msg.Text), msgJSON the JSON of Msg and classJSON
+	// words are wordList(Msg.Text), msgJSON the JSON of Msg and classJSON
 	// that of Class, when worked out before the transaction (HandleBatch
 	// does so in parallel); nil means the transaction works them out.
-	words     []string
+	words     []byte
 	msgJSON   []byte
 	classJSON []byte
 	// parsedRaw: Msg is intake.Parse(Raw), so its HTML can be parsed
@@ -277,9 +277,9 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 	}
 	words := in.words
 	if words == nil {
-		words = Words(in.Msg.Text)
+		words = wordList(in.Msg.Text)
 	}
-	if err := putTicketFreshTx(tx, t, &freshWords{seq: seq, words: words}); err != nil {
+	if err := putTicketFreshTx(tx, t, &freshWords{seq: seq, list: words}); err != nil {
 		return err
 	}
 	return advance()
@@ -583,10 +583,7 @@ func putTicketFreshTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 	}
 	b := tx.Bucket(bucketTickets)
 	b.FillPercent = appendFill
-	if t.classJSON == nil {
-		return putJSON(b, []byte(t.Ref), t)
-	}
-	data, err := spliceTicketJSON(t)
+	data, err := marshalTicket(t) // ticket_json.go
 	if err != nil {
 		return fmt.Errorf("encode ticket %s: %w", t.Ref, err)
 	}
@@ -665,37 +662,6 @@ func spliceMessageJSON(rec *MessageRecord, msgJSON, classJSON []byte) []byte {
 		out = append(out, classJSON...)
 	}
 	return append(out, data[i+len(null):]...)
-}
-
-// zeroClassKey is how a Ticket with an empty Classification encodes it.
-var zeroClassKey = func() []byte {
-	js, err := json.Marshal(intake.Classification{})
-	if err != nil {
-		panic(err)
-	}
-	return append([]byte(`,"classification":`), js...)
-}()
-
-// spliceTicketJSON encodes t with t.classJSON in place of its
-// Classification, as spliceMessageJSON does for a message record. The
-// fields before "classification" are strings, times and an Address: no
-// object of theirs has that key, and their strings are quoted, so the
-// first `,"classification":{…empty…}` is the ticket's own.
-func spliceTicketJSON(t *Ticket) ([]byte, error) {
-	c := *t
-	c.Classification = intake.Classification{}
-	data, err := json.Marshal(&c)
-	if err != nil {
-		return nil, err
-	}
-	i := bytes.Index(data, zeroClassKey)
-	if i < 0 {
-		return json.Marshal(t) // cannot happen: encode the plain way
-	}
-	out := make([]byte, 0, len(data)+len(t.classJSON))
-	out = append(out, data[:i+len(`,"classification":`)]...)
-	out = append(out, t.classJSON...)
-	return append(out, data[i+len(zeroClassKey):]...), nil
 }
 
 // appendFill is the fill percentage of buckets whose keys mostly grow

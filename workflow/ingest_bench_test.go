@@ -3,7 +3,6 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,7 +30,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 		raw   []byte
 		msg   *intake.Message
 		class intake.Classification
-		words []string
+		words []byte
 	}
 	c, err := intake.NewClassifier(intake.ClassifierConfig{})
 	if err != nil {
@@ -45,7 +44,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 		}
 		m := intake.Parse(raw)
 		if class := c.Classify(m, "", nil); class.Kind == intake.KindNew {
-			samples = append(samples, sample{raw, m, class, Words(m.Text)}) // as loket-bench: new requests only
+			samples = append(samples, sample{raw, m, class, wordList(m.Text)}) // as loket-bench: new requests only
 		}
 	}
 	path := filepath.Join(b.TempDir(), "loket.db")
@@ -76,8 +75,8 @@ func BenchmarkIngestBatch(b *testing.B) {
 			ins[i] = Inbound{Mailbox: "ondersteuning", UIDValidity: 1, UID: uid, Raw: s.raw, Msg: &m, Class: s.class, Backlog: true,
 				words: s.words, parsedRaw: true}
 			stored, _ := storedMessage(ins[i])
-			ins[i].msgJSON, _ = json.Marshal(stored) // as HandleBatch does before the commit
-			ins[i].classJSON, _ = json.Marshal(&ins[i].Class)
+			ins[i].msgJSON, _ = marshalMessage(stored) // as HandleBatch does before the commit
+			ins[i].classJSON, _ = marshalClassification(&ins[i].Class)
 		}
 		if _, err := st.IngestBatch(ins, pol); err != nil {
 			b.Fatal(err)

@@ -434,8 +434,8 @@ func TestSpliceMessageJSON(t *testing.T) {
 }
 
 // TestSpliceTicketJSON: a ticket encoded with its classification's JSON
-// spliced in is byte for byte the ticket encoded whole, also when its
-// strings look like the empty classification the splice looks for.
+// worked out before (classJSON) is byte for byte the ticket encoded whole
+// by encoding/json, also when its strings look like JSON.
 func TestSpliceTicketJSON(t *testing.T) {
 	zero, err := json.Marshal(intake.Classification{})
 	if err != nil {
@@ -458,7 +458,7 @@ func TestSpliceTicketJSON(t *testing.T) {
 		if tk.classJSON, err = json.Marshal(&tk.Classification); err != nil {
 			t.Fatal(err)
 		}
-		got, err := spliceTicketJSON(tk)
+		got, err := marshalTicket(tk)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,267 @@
+package workflow
+
+// message_json.go encodes a parsed message and its classification without
+// reflection, for HandleBatch's preparation of every message of a backlog
+// (msgJSON, classJSON). Byte for byte what json.Marshal gives
+// (TestMessageJSONMatchesEncodingJSON fills every field by reflection).
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/poraad/loket/intake"
+)
+
+// marshalMessage returns the JSON of m, as json.Marshal(m) would.
+func marshalMessage(m *intake.Message) ([]byte, error) {
+	b, err := appendMessageJSON(make([]byte, 0, 512+len(m.Text)+len(m.HTML)), m)
+	if err != nil {
+		return json.Marshal(m) // a value encoding/json refuses too: its error
+	}
+	return b, nil
+}
+
+// marshalClassification returns the JSON of c, as json.Marshal(c) would.
+func marshalClassification(c *intake.Classification) ([]byte, error) {
+	b, err := appendClassificationJSON(make([]byte, 0, 512), c)
+	if err != nil {
+		return json.Marshal(c)
+	}
+	return b, nil
+}
+
+func appendMessageJSON(b []byte, m *intake.Message) ([]byte, error) {
+	var err error
+	b = append(b, `{"message_id":`...)
+	b = appendJSONString(b, m.MessageID)
+	b = appendStringsField(b, `,"in_reply_to":`, m.InReplyTo, true)
+	b = appendStringsField(b, `,"references":`, m.References, true)
+	b = append(b, `,"subject":`...)
+	b = appendJSONString(b, m.Subject)
+	b = append(b, `,"from":`...)
+	b = appendAddressJSON(b, m.From.Name, m.From.Address)
+	b = appendAddressesField(b, `,"reply_to":`, m.ReplyTo)
+	b = appendAddressesField(b, `,"to":`, m.To)
+	b = appendAddressesField(b, `,"cc":`, m.Cc)
+	b = append(b, `,"date":`...)
+	if b, err = appendJSONTime(b, m.Date); err != nil {
+		return nil, err
+	}
+	if len(m.Header) > 0 {
+		b = append(b, `,"header":{`...)
+		keys := make([]string, 0, len(m.Header))
+		for k := range m.Header {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, strings.Compare)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendStrings(b, m.Header[k])
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"text":`...)
+	b = appendJSONString(b, m.Text)
+	if m.HTML != "" {
+		b = append(b, `,"html":`...)
+		b = appendJSONString(b, m.HTML)
+	}
+	if len(m.Attachments) > 0 {
+		b = append(b, `,"attachments":[`...)
+		for i, a := range m.Attachments {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"index":`...)
+			b = strconv.AppendInt(b, int64(a.Index), 10)
+			b = append(b, `,"filename":`...)
+			b = appendJSONString(b, a.Filename)
+			b = append(b, `,"content_type":`...)
+			b = appendJSONString(b, a.ContentType)
+			b = append(b, `,"size":`...)
+			b = strconv.AppendInt(b, a.Size, 10)
+			if a.Inline {
+				b = append(b, `,"inline":true`...)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"content_type":`...)
+	b = appendJSONString(b, m.ContentType)
+	if m.ReportType != "" {
+		b = append(b, `,"report_type":`...)
+		b = appendJSONString(b, m.ReportType)
+	}
+	if len(m.Forwarded) > 0 {
+		b = append(b, `,"forwarded":[`...)
+		for i, f := range m.Forwarded {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			if f.MessageID != "" {
+				b = append(b, `"message_id":`...)
+				b = appendJSONString(b, f.MessageID)
+				b = append(b, ',')
+			}
+			if f.Subject != "" {
+				b = append(b, `"subject":`...)
+				b = appendJSONString(b, f.Subject)
+				b = append(b, ',')
+			}
+			b = append(b, `"from":`...)
+			b = appendAddressJSON(b, f.From.Name, f.From.Address)
+			b = appendStringsField(b, `,"in_reply_to":`, f.InReplyTo, true)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, m.Size, 10)
+	b = appendStringsField(b, `,"problems":`, m.Problems, true)
+	if m.Unparsed {
+		b = append(b, `,"unparsed":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+func appendClassificationJSON(b []byte, c *intake.Classification) ([]byte, error) {
+	var err error
+	b = append(b, `{"kind":`...)
+	b = appendJSONString(b, string(c.Kind))
+	for _, f := range [...]struct{ key, v string }{
+		{`,"type":`, string(c.Type)}, {`,"ticket_ref":`, c.TicketRef}, {`,"thread_message_id":`, c.ThreadMessageID},
+		{`,"org":`, c.Org}, {`,"phone":`, c.Phone},
+	} {
+		if f.v != "" {
+			b = append(b, f.key...)
+			b = appendJSONString(b, f.v)
+		}
+	}
+	b = append(b, `,"requester":`...)
+	b = appendAddressJSON(b, c.Requester.Name, c.Requester.Address)
+	b = append(b, `,"confidence":`...)
+	if b, err = appendJSONFloat(b, c.Confidence); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"reasons":`...)
+	if c.Reasons == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, r := range c.Reasons {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"rule":`...)
+			b = appendJSONString(b, r.Rule)
+			if r.Detail != "" {
+				b = append(b, `,"detail":`...)
+				b = appendJSONString(b, r.Detail)
+			}
+			if r.Weight != 0 {
+				b = append(b, `,"weight":`...)
+				if b, err = appendJSONFloat(b, r.Weight); err != nil {
+					return nil, err
+				}
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(c.Candidates) > 0 {
+		b = append(b, `,"candidates":[`...)
+		for i, cd := range c.Candidates {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = appendJSONString(b, string(cd.Type))
+			b = append(b, `,"score":`...)
+			if b, err = appendJSONFloat(b, cd.Score); err != nil {
+				return nil, err
+			}
+			b = append(b, `,"confidence":`...)
+			if b, err = appendJSONFloat(b, cd.Confidence); err != nil {
+				return nil, err
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// appendStringsField appends key and a list of strings, nothing when the
+// list is empty and omitEmpty.
+func appendStringsField(b []byte, key string, ss []string, omitEmpty bool) []byte {
+	if len(ss) == 0 && omitEmpty {
+		return b
+	}
+	b = append(b, key...)
+	return appendStrings(b, ss)
+}
+
+// appendStrings appends a list of strings; nil is null.
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendAddressesField appends key and the addresses unless there are none
+// (omitempty).
+func appendAddressesField(b []byte, key string, as []intake.Address) []byte {
+	if len(as) == 0 {
+		return b
+	}
+	b = append(b, key...)
+	b = append(b, '[')
+	for i, a := range as {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendAddressJSON(b, a.Name, a.Address)
+	}
+	return append(b, ']')
+}
+
+var errJSONFloat = errors.New("NaN or infinity has no JSON")
+
+// appendJSONFloat appends f as encoding/json writes a float64: like %g,
+// with ES6's exponent cut-offs and no padding of the exponent.
+func appendJSONFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, errJSONFloat
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 to e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
+}

@@ -1,0 +1,233 @@
+package workflow
+
+// ticket_json.go encodes a Ticket for the store without reflection. Every
+// stored message rewrites its ticket inside the serial write transaction,
+// and encoding/json spent most of that time on reflection and on
+// time.Time's MarshalJSON. Strings are quoted by appendJSONString
+// (index.go). The output is byte for byte what json.Marshal
+// gives (TestTicketJSONMatchesEncodingJSON fills every field of Ticket by
+// reflection, so a field added to Ticket and not here fails it).
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// marshalTicket returns the JSON of t, as json.Marshal(t) would.
+func marshalTicket(t *Ticket) ([]byte, error) {
+	b, err := appendTicketJSON(make([]byte, 0, 2048), t)
+	if err != nil {
+		return json.Marshal(t) // the rare value this encoder leaves to encoding/json's errors
+	}
+	return b, nil
+}
+
+var errTicketTime = errors.New("time outside what RFC 3339 can write")
+
+// appendTicketJSON appends the JSON of t; an error means json.Marshal must
+// do it (a time it cannot encode either).
+func appendTicketJSON(b []byte, t *Ticket) ([]byte, error) {
+	var err error
+	b = append(b, `{"ref":`...)
+	b = appendJSONString(b, t.Ref)
+	b = append(b, `,"mailbox":`...)
+	b = appendJSONString(b, t.Mailbox)
+	b = append(b, `,"mailbox_address":`...)
+	b = appendJSONString(b, t.MailboxAddress)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, string(t.Type))
+	b = append(b, `,"family":`...)
+	b = appendJSONString(b, string(t.Family))
+	b = append(b, `,"state":`...)
+	b = appendJSONString(b, string(t.State))
+	b = append(b, `,"subject":`...)
+	b = appendJSONString(b, t.Subject)
+	b = append(b, `,"requester":`...)
+	b = appendAddressJSON(b, t.Requester.Name, t.Requester.Address)
+	if t.Org != "" {
+		b = append(b, `,"org":`...)
+		b = appendJSONString(b, t.Org)
+	}
+	if t.Phone != "" {
+		b = append(b, `,"phone":`...)
+		b = appendJSONString(b, t.Phone)
+	}
+	b = append(b, `,"created":`...)
+	if b, err = appendJSONTime(b, t.Created); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"updated":`...)
+	if b, err = appendJSONTime(b, t.Updated); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"classification":`...)
+	if t.classJSON != nil {
+		b = append(b, t.classJSON...)
+	} else if b, err = appendMarshaled(b, &t.Classification); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"messages":`...)
+	if t.Messages == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range t.Messages {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendMessageRefJSON(b, &t.Messages[i]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"audit":`...)
+	if t.Audit == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range t.Audit {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendAuditJSON(b, &t.Audit[i]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	if t.Bounced {
+		b = append(b, `,"bounced":true`...)
+	}
+	if len(t.Flags) > 0 {
+		b = append(b, `,"flags":[`...)
+		for i, f := range t.Flags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, f)
+		}
+		b = append(b, ']')
+	}
+	if t.Assignee != "" {
+		b = append(b, `,"assignee":`...)
+		b = appendJSONString(b, t.Assignee)
+	}
+	if t.AssigneeName != "" {
+		b = append(b, `,"assignee_name":`...)
+		b = appendJSONString(b, t.AssigneeName)
+	}
+	if t.ResumeState != "" {
+		b = append(b, `,"resume_state":`...)
+		b = appendJSONString(b, string(t.ResumeState))
+	}
+	// Planning data is rare at intake: encoding/json does it.
+	if t.Proposal != nil {
+		b = append(b, `,"proposal":`...)
+		if b, err = appendMarshaled(b, t.Proposal); err != nil {
+			return nil, err
+		}
+	}
+	if t.Suggestion != nil {
+		b = append(b, `,"suggestion":`...)
+		if b, err = appendMarshaled(b, t.Suggestion); err != nil {
+			return nil, err
+		}
+	}
+	if t.Appointment != nil {
+		b = append(b, `,"appointment":`...)
+		if b, err = appendMarshaled(b, t.Appointment); err != nil {
+			return nil, err
+		}
+	}
+	if t.Session != "" {
+		b = append(b, `,"session":`...)
+		b = appendJSONString(b, t.Session)
+	}
+	return append(b, '}'), nil
+}
+
+func appendMessageRefJSON(b []byte, m *MessageRef) ([]byte, error) {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, m.Seq, 10)
+	b = append(b, `,"message_id":`...)
+	b = appendJSONString(b, m.MessageID)
+	b = append(b, `,"direction":`...)
+	b = appendJSONString(b, string(m.Direction))
+	if m.Kind != "" {
+		b = append(b, `,"kind":`...)
+		b = appendJSONString(b, string(m.Kind))
+	}
+	b = append(b, `,"from":`...)
+	b = appendJSONString(b, m.From)
+	b = append(b, `,"subject":`...)
+	b = appendJSONString(b, m.Subject)
+	b = append(b, `,"date":`...)
+	b, err := appendJSONTime(b, m.Date)
+	if err != nil {
+		return nil, err
+	}
+	if m.OutboxID != 0 {
+		b = append(b, `,"outbox_id":`...)
+		b = strconv.AppendUint(b, m.OutboxID, 10)
+	}
+	return append(b, '}'), nil
+}
+
+func appendAuditJSON(b []byte, a *AuditEntry) ([]byte, error) {
+	b = append(b, `{"at":`...)
+	b, err := appendJSONTime(b, a.At)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"actor":`...)
+	b = appendJSONString(b, a.Actor)
+	b = append(b, `,"action":`...)
+	b = appendJSONString(b, a.Action)
+	if a.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = appendJSONString(b, a.Detail)
+	}
+	if a.Note != "" {
+		b = append(b, `,"note":`...)
+		b = appendJSONString(b, a.Note)
+	}
+	return append(b, '}'), nil
+}
+
+// appendAddressJSON appends an intake.Address.
+func appendAddressJSON(b []byte, name, addr string) []byte {
+	b = append(b, '{')
+	if name != "" {
+		b = append(b, `"name":`...)
+		b = appendJSONString(b, name)
+		b = append(b, ',')
+	}
+	b = append(b, `"address":`...)
+	b = appendJSONString(b, addr)
+	return append(b, '}')
+}
+
+func appendMarshaled(b []byte, v any) ([]byte, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, js...), nil
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON does, or fails where
+// it fails: a year outside 0–9999 or a zone offset of a day or more.
+func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return nil, errTicketTime
+	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return nil, errTicketTime
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), nil
+}

@@ -1,7 +1,10 @@
 package intake
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"mime"
 	"regexp"
 	"slices"
@@ -10,6 +13,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Classification happens in two steps, headers first and text second.
@@ -76,15 +80,33 @@ type Classifier struct {
 	pasts      []pattern
 	near       []compiledNear
 	words      *wordIndex // every word pattern above (classify_index.go)
+
+	// The terms of weight other than 0 in the order of Types and their
+	// lists, and their numbers in it per id of their first word.
+	termRefs     []termRef
+	termsByFirst [][]int32
+
+	// Reason texts worked out once: per type in the order of Types, per
+	// adjustRules.
+	intentRules, priorRules, priorContra []string
+	adjustRules, adjustDetails           []string
+}
+
+// termRef is a term of the tix-th type of Types.
+type termRef struct {
+	tix  int
+	term *compiledTerm
 }
 
 type compiledTerm struct {
 	pat    pattern
 	weight float64
+	rules  [8]string // the reason's rule per set of zones (zoneSet)
 }
 
 type compiledNear struct {
 	rule       nearRule
+	ruleText   string // of its reason
 	a, b       []wordPat
 	aIDs, bIDs []int    // in Classifier.words
 	bMask      []idMask // bIDs as bits
@@ -209,8 +231,34 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 		c.near[i].aIDs = c.words.internWords(c.near[i].a)
 		c.near[i].bIDs = c.words.internWords(c.near[i].b)
 		c.near[i].bMask = idMasks(c.near[i].bIDs)
+		c.near[i].ruleText = "near:" + c.near[i].rule.Name + ":" + string(c.near[i].rule.Type)
 	}
 	c.words.index()
+	c.termsByFirst = make([][]int32, len(c.words.pats))
+	for tix, t := range Types {
+		for i := range c.terms[t] {
+			if term := &c.terms[t][i]; term.weight != 0 {
+				g := int32(len(c.termRefs))
+				c.termRefs = append(c.termRefs, termRef{tix: tix, term: term})
+				c.termsByFirst[term.pat.ids[0]] = append(c.termsByFirst[term.pat.ids[0]], g)
+			}
+		}
+	}
+	for _, t := range Types {
+		for i := range c.terms[t] {
+			term := &c.terms[t][i]
+			for k := range term.rules {
+				term.rules[k] = "type:" + string(t) + ":" + zoneNameSets[k] + ":" + term.pat.text
+			}
+		}
+		c.intentRules = append(c.intentRules, "intent:"+string(t))
+		c.priorRules = append(c.priorRules, "prior:"+string(t))
+		c.priorContra = append(c.priorContra, fmt.Sprintf("mailbox; ×%g: no word for it, %s has evidence", priorContraFactor, t))
+	}
+	for _, a := range adjustRules {
+		c.adjustRules = append(c.adjustRules, "adjust:"+a.Name+":"+string(a.Scale))
+		c.adjustDetails = append(c.adjustDetails, fmt.Sprintf("×%g", a.Factor))
+	}
 	return c, nil
 }
 
@@ -234,7 +282,14 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 	}
 
 	subject := m.Subject
-	fsubj := foldText(subject)
+	fsubj := subject
+	if foldedPrefix(subject) < len(subject) {
+		// Folded into a pooled buffer: no reason keeps a part of it.
+		fb := foldBufs.Get().(*[]byte)
+		*fb = appendFold((*fb)[:0], subject)
+		fsubj = unsafe.String(unsafe.SliceData(*fb), len(*fb))
+		defer foldBufs.Put(fb)
+	}
 	h := headerOf(m)
 
 	// 1. Bounce.
@@ -283,16 +338,21 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 
 	// 4. New.
 	cl.Kind = KindNew
-	cl.Reasons = append(cl.Reasons, Reason{Rule: "kind:new", Detail: "no bounce, auto-reply or thread rule fired"})
+	rb := reasonBufs.Get().(*[]Reason)
+	rs = append(append((*rb)[:0], cl.Reasons...), Reason{Rule: "kind:new", Detail: "no bounce, auto-reply or thread rule fired"})
 	if p := subjectPrefix(fsubj, replyPrefixes); p != "" {
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "subject:reply-prefix-ignored", Detail: p})
+		rs = append(rs, Reason{Rule: "subject:reply-prefix-ignored", Detail: p})
 	}
 	if len(m.InReplyTo)+len(m.References) > 0 {
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "thread:unknown-message-id", Detail: "In-Reply-To/References name no known message"})
+		rs = append(rs, Reason{Rule: "thread:unknown-message-id", Detail: "In-Reply-To/References name no known message"})
 	}
-	c.classifyNew(m, prior, &cl)
+	cl.Reasons = c.requestType(m, prior, &cl, rs, rb)
 	return cl
 }
+
+// reasonBufs reuses the buffers in which classifyNew collects reasons
+// before it copies them to a slice of their own.
+var reasonBufs = sync.Pool{New: func() any { return new([]Reason) }}
 
 // kindConfidence is 1 when a strong rule decided the kind, less when weak
 // signals added up.
@@ -326,7 +386,10 @@ func (c *Classifier) bounceRules(m *Message, h msgHeader, fsubj string) []Reason
 	if local, _, _ := strings.Cut(m.From.Address, "@"); slices.Contains(bounceLocalParts, strings.ToLower(local)) {
 		rs = append(rs, Reason{Rule: "from:mailer-daemon", Detail: m.From.Address, Weight: 1})
 	}
-	if fn := foldText(m.From.Name); fn != "" {
+	if m.From.Name != "" {
+		var b [128]byte
+		fb := appendFold(b[:0], m.From.Name)
+		fn := unsafe.String(unsafe.SliceData(fb), len(fb))
 		for _, n := range bounceNames {
 			if strings.Contains(fn, n) {
 				rs = append(rs, Reason{Rule: "from:mail-delivery-name", Detail: m.From.Name, Weight: 1})
@@ -541,9 +604,13 @@ var messageIDLineRe = regexp.MustCompile(`(?im)^\s*message-id:\s*<([^<>\s]+)>`)
 // notification that quotes the returned headers inline.
 func messageIDsInText(text string) []string {
 	text = firstN(text, 20000)
-	if !hasIDField(text) {
+	i := idFieldIndex(text)
+	if i < 0 {
 		return nil // messageIDLineRe needs "-id:": a cheap look first
 	}
+	// No match ends before the line of the first "-id:", and one that
+	// starts on a blank line above it captures the same: read from there.
+	text = text[strings.LastIndexByte(text[:i], '\n')+1:]
 	var ids []string
 	for _, m := range messageIDLineRe.FindAllStringSubmatch(text, 5) {
 		ids = append(ids, m[1])
@@ -551,11 +618,12 @@ func messageIDsInText(text string) []string {
 	return ids
 }
 
-// hasIDField reports whether s contains "-id:" in any case.
-func hasIDField(s string) bool {
+// idFieldIndex returns the index of the first "-id:" in any case in s,
+// or -1.
+func idFieldIndex(s string) int {
 	for i := strings.IndexByte(s, ':'); i >= 0; {
 		if i >= 3 && s[i-3] == '-' && s[i-2]|0x20 == 'i' && s[i-1]|0x20 == 'd' {
-			return true
+			return i - 3
 		}
 		j := strings.IndexByte(s[i+1:], ':')
 		if j < 0 {
@@ -563,7 +631,7 @@ func hasIDField(s string) bool {
 		}
 		i += 1 + j
 	}
-	return false
+	return -1
 }
 
 // contact fills Org and Phone from the body; for a forward from the
@@ -577,6 +645,9 @@ func (c *Classifier) contact(m *Message, cl *Classification, forwarded string, f
 		cl.Org, cl.Phone = fwd.contact()
 	} else if forwarded != "" {
 		cl.Org, cl.Phone = ExtractContact(forwarded)
+	}
+	if cl.Org != "" && cl.Phone != "" {
+		return // the forwarded part had both: the text would change nothing
 	}
 	var org, phone string
 	if text != nil {
@@ -602,7 +673,12 @@ type request struct {
 }
 
 func requestOf(subject, text string) request {
-	rq := readRequest(subject, text)
+	b := getLineBufs()
+	defer b.release()
+	rq := readRequest(b, subject, text)
+	if rq.fwd != nil {
+		rq.fwd.Note, rq.fwd.Body = strings.Join(rq.fwdNote, "\n"), strings.Join(rq.fwdLines, "\n")
+	}
 	return request{subject: rq.subject, body: strings.Join(rq.body, "\n"), rest: strings.Join(rq.rest, "\n"), fwd: rq.fwd}
 }
 
@@ -611,40 +687,85 @@ func requestOf(subject, text string) request {
 type requestLines struct {
 	subject    string
 	body, rest []string
-	fwd        *forwardPart // nil unless a forward was found
+	fwd        *forwardPart // nil unless a forward was found; without Note and Body
+	fwdNote    []string     // the lines of fwd.Note
+	fwdLines   []string     // the lines of fwd.Body
 	fwdBody    strippedText // the forwarded message, for a forward
 	text       strippedText // the text, when it is no forward
 }
 
-func readRequest(subject, text string) requestLines {
-	rq := requestLines{subject: cleanSubject(subject)}
-	isFwdSubject := subjectPrefix(foldText(subject), forwardPrefixes) != ""
-	lines := splitLines(text)
-	if fp, note, body, ok := splitForwardLines(lines, isFwdSubject); ok && strings.TrimSpace(fp.Body) != "" {
-		rq.fwd = &fp
-		rq.fwdBody = stripText(body)
+// readRequest reads the request in subject and text; its lines are kept
+// in b.
+func readRequest(b *lineBufs, subject, text string) requestLines {
+	var rq requestLines
+	isFwdSubject := false
+	if strings.IndexByte(subject, ':') >= 0 { // no prefix without one
+		fs := foldText(subject)
+		rq.subject = cleanSubjectFolded(subject, fs)
+		isFwdSubject = subjectPrefix(fs, forwardPrefixes) != ""
+	} else {
+		rq.subject = cleanSubject(subject)
+	}
+	b.lines = splitLinesInto(b.lines, text)
+	lines := b.lines
+	// A body of only blank lines has none left after trimBlankTail.
+	if fp, note, body, ok := splitForwardLines(lines, isFwdSubject); ok && len(body) > 0 {
+		rq.fwd, rq.fwdNote, rq.fwdLines = &fp, note, body
+		rq.fwdBody = stripTextInto(b.text, body)
+		b.text = rq.fwdBody.lines
 		rq.body = rq.fwdBody.body()
-		rq.rest = stripText(note).body()
+		nt := stripTextInto(b.note, note)
+		b.note = nt.lines
+		rq.rest = nt.body()
 		if fs := cleanSubject(fp.Subject); fs != "" && !strings.EqualFold(fs, rq.subject) {
 			rq.subject = strings.TrimSpace(rq.subject + " " + fs)
 		}
 		return rq
 	}
-	rq.text = stripText(lines)
+	rq.text = stripTextInto(b.text, lines)
+	b.text = rq.text.lines
 	rq.body = rq.text.body()
 	return rq
 }
 
 // classifyNew decides the request type of a new message.
 func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
-	rq := readRequest(m.Subject, m.Text)
+	rb := reasonBufs.Get().(*[]Reason)
+	cl.Reasons = c.requestType(m, prior, cl, append((*rb)[:0], cl.Reasons...), rb)
+}
+
+// requestType is classifyNew with the reasons so far in rs, a buffer of
+// reasonBufs that rb gives back; it returns every reason in a slice of
+// their own.
+func (c *Classifier) requestType(m *Message, prior Type, cl *Classification, rs []Reason, rb *[]Reason) []Reason {
+	rs = c.classifyNewInto(m, prior, cl, rs)
+	out := make([]Reason, len(rs))
+	copy(out, rs)
+	if cap(rs) <= 1<<10 {
+		clear(rs) // let the strings go
+		*rb = rs[:0]
+		reasonBufs.Put(rb)
+	}
+	return out
+}
+
+// classifyNewInto decides the request type of a new message, appending
+// its reasons to rs instead of cl.Reasons.
+func (c *Classifier) classifyNewInto(m *Message, prior Type, cl *Classification, rs []Reason) []Reason {
+	lb := getLineBufs()
+	defer lb.release()
+	rq := readRequest(lb, m.Subject, m.Text)
 	if fp := rq.fwd; fp != nil {
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "forward:content", Detail: "classified on the forwarded message"})
+		rs = append(rs, Reason{Rule: "forward:content", Detail: "classified on the forwarded message"})
 		if a, ok := c.forwardRequester(m, fp.From); ok {
 			cl.Requester = a
-			cl.Reasons = append(cl.Reasons, Reason{Rule: "forward:requester", Detail: a.Address})
+			rs = append(rs, Reason{Rule: "forward:requester", Detail: a.Address})
 		}
-		c.contact(m, cl, fp.Body, &rq.fwdBody, nil)
+		var forwarded string
+		if len(m.Text) > maxClassifyText {
+			forwarded = strings.Join(rq.fwdLines, "\n") // contact reads it, not fwdBody
+		}
+		c.contact(m, cl, forwarded, &rq.fwdBody, nil)
 	} else {
 		c.contact(m, cl, "", nil, &rq.text)
 	}
@@ -654,24 +775,35 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 	defer func() {
 		// The tokens are substrings of one folded text, which a pooled
 		// buffer keeps until it is used again or the pool is emptied:
-		// cheaper than clearing every token.
-		if cap(doc.toks) <= 1<<16 {
-			*tb = doc.toks[:0]
+		// cheaper than clearing every token. No token is read again.
+		if toks := doc.toks; cap(toks) <= 1<<16 {
+			*tb = toks[:0]
 			tokenBufs.Put(tb)
 		}
+		doc.release()
 	}()
-	defer c.index(doc)()
-	scores := make(typeScores, len(Types))
+	c.index(doc)
+	defer doc.ix.release(doc)
+	scores := typeScores(slices.Grow(doc.ix.scores[:0], len(Types))[:len(Types)])
+	clear(scores)
+	doc.ix.scores = scores
 	typeWords := doc.ix.typeWords[:0]
 	defer func() { doc.ix.typeWords = typeWords[:0] }()
 
-	for tix, t := range Types {
-		terms := c.terms[t]
-		for ti := range terms {
-			term := &terms[ti]
-			if term.weight == 0 || len(doc.ix.at[term.pat.ids[0]]) == 0 {
-				continue // off, or its first word is not in the text
-			}
+	// The terms whose first word is in the text, in the order of Types and
+	// their lists: the others cannot match.
+	ix := doc.ix
+	ix.termBits = slices.Grow(ix.termBits[:0], (len(c.termRefs)+63)/64)[:(len(c.termRefs)+63)/64]
+	clear(ix.termBits)
+	for _, id := range ix.touched {
+		for _, g := range c.termsByFirst[id] {
+			ix.termBits[g>>6] |= 1 << (g & 63)
+		}
+	}
+	for wi, bs := range ix.termBits {
+		for ; bs != 0; bs &= bs - 1 {
+			ref := c.termRefs[wi*64+bits.TrailingZeros64(bs)]
+			tix, t, term := ref.tix, Types[ref.tix], ref.term
 			var zoneMult [3]float64
 			var zoneWhy [3]string
 			doc.ix.found = doc.find(doc.ix.found[:0], term.pat)
@@ -691,37 +823,31 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 			}
 			w := round2(term.weight * factor)
 			scores[tix] += w
-			var whys []string
-			for _, why := range zoneWhy {
-				if why != "" && !slices.Contains(whys, why) {
-					whys = append(whys, why)
-				}
-			}
-			cl.Reasons = append(cl.Reasons, Reason{
-				Rule:   "type:" + string(t) + ":" + zoneNames(zoneMult) + ":" + term.pat.text,
-				Detail: strings.Join(whys, ", "),
+			rs = append(rs, Reason{
+				Rule:   term.rules[zoneSet(zoneMult)],
+				Detail: joinWhys(zoneWhy),
 				Weight: w,
 			})
 		}
 	}
 	intent := doc.intents(c.intents, typeWords)
-	for tix, t := range Types {
+	for tix := range Types {
 		if ip := intent[tix]; ip != "" {
 			scores[tix] += intentBonus
-			cl.Reasons = append(cl.Reasons, Reason{Rule: "intent:" + string(t), Detail: ip, Weight: intentBonus})
+			rs = append(rs, Reason{Rule: c.intentRules[tix], Detail: ip, Weight: intentBonus})
 		}
 	}
 	for _, n := range c.near {
 		if doc.near(n.aIDs, n.bMask, n.rule.Window) {
 			scores.add(n.rule.Type, n.rule.Weight)
-			cl.Reasons = append(cl.Reasons, Reason{Rule: "near:" + n.rule.Name + ":" + string(n.rule.Type), Weight: n.rule.Weight})
+			rs = append(rs, Reason{Rule: n.ruleText, Weight: n.rule.Weight})
 		}
 	}
-	for _, a := range adjustRules {
+	for ai, a := range adjustRules {
 		if intent[typeIndex(a.When)] != "" && scores.of(a.Scale) > 0 {
 			d := round2(scores.of(a.Scale) * (a.Factor - 1))
 			scores.add(a.Scale, d)
-			cl.Reasons = append(cl.Reasons, Reason{Rule: "adjust:" + a.Name + ":" + string(a.Scale), Detail: fmt.Sprintf("×%g", a.Factor), Weight: d})
+			rs = append(rs, Reason{Rule: c.adjustRules[ai], Detail: c.adjustDetails[ai], Weight: d})
 		}
 	}
 	switch {
@@ -734,31 +860,58 @@ func (c *Classifier) classifyNew(m *Message, prior Type, cl *Classification) {
 		if scores.of(prior) <= 0 {
 			for tix, t := range Types {
 				if t != prior && scores[tix] >= priorBonus {
-					bonus, detail = round2(priorBonus*priorContraFactor), fmt.Sprintf("mailbox; ×%g: no word for it, %s has evidence", priorContraFactor, t)
+					bonus, detail = round2(priorBonus*priorContraFactor), c.priorContra[tix]
 					break
 				}
 			}
 		}
 		scores.add(prior, bonus)
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "prior:" + string(prior), Detail: detail, Weight: bonus})
+		rs = append(rs, Reason{Rule: c.priorRules[typeIndex(prior)], Detail: detail, Weight: bonus})
 	default:
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "prior:unknown-type", Detail: string(prior)})
+		rs = append(rs, Reason{Rule: "prior:unknown-type", Detail: string(prior)})
 	}
 
 	top, conf, summary, cands := decide(scores)
 	cl.Confidence = conf
 	cl.Candidates = cands
-	cl.Reasons = append(cl.Reasons, Reason{Rule: "type:scores", Detail: summary})
+	rs = append(rs, Reason{Rule: "type:scores", Detail: summary})
 	switch {
 	case top == "":
 		cl.Type = TypeOverig
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "type:overig:no-evidence", Detail: "no term matched"})
+		rs = append(rs, Reason{Rule: "type:overig:no-evidence", Detail: "no term matched"})
 	case top != TypeOverig && conf < c.threshold:
 		cl.Type = TypeOverig
-		cl.Reasons = append(cl.Reasons, Reason{Rule: "type:overig:below-threshold", Detail: fmt.Sprintf("below threshold: %s %.2f < %.2f", top, conf, c.threshold)})
+		var b [64]byte
+		d := append(append(append(b[:0], "below threshold: "...), top...), ' ')
+		d = append(strconv.AppendFloat(d, conf, 'f', 2, 64), " < "...)
+		d = strconv.AppendFloat(d, c.threshold, 'f', 2, 64)
+		rs = append(rs, Reason{Rule: "type:overig:below-threshold", Detail: string(d)})
 	default:
 		cl.Type = top
 	}
+	return rs
+}
+
+// joinWhys is strings.Join of the distinct non-empty whys in order,
+// separated by ", ".
+func joinWhys(whys [3]string) string {
+	var out [3]string
+	n := 0
+	for _, why := range whys {
+		if why != "" && !slices.Contains(out[:n], why) {
+			out[n] = why
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return out[0]
+	case 2:
+		return out[0] + ", " + out[1]
+	}
+	return out[0] + ", " + out[1] + ", " + out[2]
 }
 
 // typeScores holds a score per request type, in the order of Types.
@@ -781,7 +934,8 @@ func decide(scores typeScores) (top Type, conf float64, summary string, cands []
 		t Type
 		s float64
 	}
-	var list []ts
+	var buf [16]ts
+	list := buf[:0]
 	sum := 0.0
 	for tix, t := range Types {
 		if s := scores[tix]; s > 0 {
@@ -798,7 +952,8 @@ func decide(scores typeScores) (top Type, conf float64, summary string, cands []
 			list[j], list[j-1] = list[j-1], list[j]
 		}
 	}
-	var sb []byte
+	var sbuf [256]byte
+	sb := sbuf[:0]
 	for i, e := range list {
 		if i > 0 {
 			sb = append(sb, ' ')
@@ -820,8 +975,9 @@ func decide(scores typeScores) (top Type, conf float64, summary string, cands []
 		margin := max(0, (s-other)/s)
 		return round2(evidence * (share + margin) / 2)
 	}
-	for i := range list[:min(len(list), MaxCandidates)] {
-		cands = append(cands, Candidate{Type: list[i].t, Score: round2(list[i].s), Confidence: confOf(i)})
+	cands = make([]Candidate, min(len(list), MaxCandidates))
+	for i := range cands {
+		cands[i] = Candidate{Type: list[i].t, Score: round2(list[i].s), Confidence: confOf(i)}
 	}
 	return list[0].t, confOf(0), string(sb), cands
 }
@@ -894,10 +1050,13 @@ func (c Classification) Summary() string {
 // subject when it is in list ("re", "fw", …), else "".
 func subjectPrefix(fsubj string, list []string) string {
 	start, end, ok := matchSubjectPrefix(fsubj)
-	if !ok || !slices.Contains(list, fsubj[start:end]) {
+	if !ok {
 		return ""
 	}
-	return fsubj[start:end]
+	if i := slices.Index(list, fsubj[start:end]); i >= 0 {
+		return list[i] // not a part of fsubj, which may be a buffer's
+	}
+	return ""
 }
 
 // matchSubjectPrefix matches the regular expression
@@ -952,8 +1111,19 @@ func skipRESpace(s string, i int) int {
 
 // cleanSubject removes all leading reply and forward prefixes.
 func cleanSubject(s string) string {
+	return cleanSubjectFolded(s, "")
+}
+
+// cleanSubjectFolded is cleanSubject with fs, when not "", foldText(s).
+func cleanSubjectFolded(s, fs string) string {
 	for i := 0; i < 10; i++ {
-		f := foldText(s)
+		if strings.IndexByte(s, ':') < 0 {
+			break // no prefix without a colon; folding keeps colons
+		}
+		f := fs
+		if i > 0 || f == "" {
+			f = foldText(s)
+		}
 		start, end, ok := matchSubjectPrefix(f)
 		if !ok {
 			break
@@ -1035,14 +1205,28 @@ func foldedPrefix(s string) int {
 
 // appendFold appends foldText(s) to dst.
 func appendFold(dst []byte, s string) []byte {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
 	for i := 0; i < len(s); {
-		n := foldedPrefix(s[i:])
-		dst = append(dst, s[i:i+n]...)
-		if i += n; i == len(s) {
+		// Eight ASCII bytes at a time, as in foldedPrefix: upper case
+		// gets bit 5.
+		for ; len(s)-i >= 8; i += 8 {
+			b := s[i : i+8]
+			w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+			if w&high != 0 {
+				break
+			}
+			upper := (w + (0x80-'A')*ones) &^ (w + (0x80-'Z'-1)*ones) & high
+			dst = binary.LittleEndian.AppendUint64(dst, w|upper>>2)
+		}
+		if i == len(s) {
 			break
 		}
-		if c := s[i]; c < utf8.RuneSelf { // upper case
-			dst = append(dst, c+'a'-'A')
+		if c := s[i]; c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
 			i++
 			continue
 		}
@@ -1213,6 +1397,16 @@ type token struct {
 type doc struct {
 	toks []token
 	ix   *docIndex // set by Classifier.index
+	text *docText  // holds the bytes of the tokens
+}
+
+// release gives the buffer that holds the tokens' text, and d itself,
+// back to docTexts: d must not be used after it.
+func (d *doc) release() {
+	if t := d.text; t != nil && cap(t.buf) <= 1<<20 {
+		d.text = nil
+		docTexts.Put(t)
+	}
 }
 
 var (
@@ -1227,14 +1421,17 @@ func tokenizeDoc(subject, body, rest string) *doc {
 }
 
 // tokenizeDocInto is tokenizeDoc on the lines of body and rest, appending
-// the tokens to buf[:0].
+// the tokens to buf[:0]. The tokens are substrings of a buffer that
+// d.release may give back for reuse.
 func tokenizeDocInto(buf []token, subject string, body, rest []string) *doc {
-	d := &doc{toks: buf[:0]}
 	t := docTexts.Get().(*docText)
+	t.doc = doc{toks: buf[:0]}
+	d := &t.doc
 	t.buf, t.spans = t.buf[:0], t.spans[:0]
 	clause := 0
-	t.add([]string{subject}, 0, &clause)
-	paras := paragraphs(body)
+	t.subject[0] = subject
+	t.add(t.subject[:], 0, &clause)
+	paras := paragraphsInto(t.paras, body)
 	lead := -1
 	for i, p := range paras {
 		if linesHaveWords(p, 3) {
@@ -1249,18 +1446,21 @@ func tokenizeDocInto(buf []token, subject string, body, rest []string) *doc {
 		}
 		t.add(p, z, &clause)
 	}
-	for _, p := range paragraphs(rest) {
+	paras = paragraphsInto(paras, rest)
+	for _, p := range paras {
 		t.add(p, 2, &clause)
 	}
-	// One string for the folded text of every token.
-	text := string(t.buf)
+	clear(paras)
+	t.paras = paras[:0]
+	t.subject[0] = ""
+	// The folded text of every token as one string, without a copy: t.buf
+	// is not written again until d.release gives t back.
+	text := unsafe.String(unsafe.SliceData(t.buf), len(t.buf))
 	d.toks = slices.Grow(d.toks, len(t.spans))
 	for _, sp := range t.spans {
 		d.toks = append(d.toks, token{w: text[sp.start:sp.end], zone: int(sp.zone), clause: int(sp.clause)})
 	}
-	if cap(t.buf) <= 1<<20 {
-		docTexts.Put(t)
-	}
+	d.text = t
 	return d
 }
 
@@ -1269,6 +1469,10 @@ func tokenizeDocInto(buf []token, subject string, body, rest []string) *doc {
 type docText struct {
 	buf   []byte
 	spans []tokenSpan
+
+	doc     doc        // the document, whose tokens are in buf
+	paras   [][]string // scratch for paragraphs
+	subject [1]string  // the subject as the lines of its paragraph
 }
 
 type tokenSpan struct {
@@ -1290,10 +1494,11 @@ func linesHaveWords(lines []string, n int) bool {
 	return false
 }
 
-// paragraphs splits the lines of a text at blank lines into runs of lines
-// and drops a salutation line at the start of the first paragraph.
-func paragraphs(lines []string) [][]string {
-	var out [][]string
+// paragraphsInto splits the lines of a text at blank lines into runs of
+// lines, appended to out[:0], and drops a salutation line at the start of
+// the first paragraph.
+func paragraphsInto(out [][]string, lines []string) [][]string {
+	out = out[:0]
 	start := -1 // of the current paragraph
 	for i, l := range lines {
 		if strings.TrimSpace(l) == "" {
@@ -1322,6 +1527,21 @@ func isSalutation(line string) bool {
 	if countWordsFold(line, 9) > 8 {
 		return false // cheaper than folding a long line
 	}
+	if isASCII(line) {
+		// Folding is lower-casing: no string needs building.
+		var fb, jb [128]byte
+		f := bytes.TrimSpace(appendLowerASCII(fb[:0], line))
+		j, n, _ := appendASCIIWords(jb[:0], f)
+		if n == 0 || n > 8 {
+			return false
+		}
+		for _, s := range salutationWords {
+			if hasLeadPhrase(j, s) {
+				return n <= 6 || bytes.HasSuffix(f, []byte(","))
+			}
+		}
+		return false
+	}
 	f := strings.TrimSpace(foldText(line))
 	ws := wordsOf(f)
 	if len(ws) == 0 || len(ws) > 8 {
@@ -1334,6 +1554,51 @@ func isSalutation(line string) bool {
 		}
 	}
 	return false
+}
+
+// appendLowerASCII appends the ASCII text s in lower case to dst: its
+// foldText.
+func appendLowerASCII(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendASCIIWords appends strings.Join(wordsOf(s), " ") to dst for an
+// ASCII text s without upper case, and returns n, the number of words,
+// and the second word.
+func appendASCIIWords[T string | []byte](dst []byte, s T) (j []byte, n int, w1 T) {
+	for i := 0; i < len(s); {
+		if asciiClass[s[i]] != classWord {
+			i++
+			continue
+		}
+		k := i + 1
+		for k < len(s) && asciiClass[s[k]] == classWord {
+			k++
+		}
+		if n > 0 {
+			dst = append(dst, ' ')
+		}
+		if n == 1 {
+			w1 = s[i:k]
+		}
+		dst = append(dst, s[i:k]...)
+		n++
+		i = k
+	}
+	return dst, n, w1
+}
+
+// hasLeadPhrase reports whether j is the words of p, or starts with them
+// and a space.
+func hasLeadPhrase(j []byte, p string) bool {
+	return len(j) >= len(p) && string(j[:len(p)]) == p && (len(j) == len(p) || j[len(p)] == ' ')
 }
 
 // add folds the lines of a paragraph into t and adds their tokens in zone
@@ -1517,7 +1782,9 @@ type typeWord struct {
 // praktijktoets, not for the OPR). It returns per type (in the order of
 // Types) what matched.
 func (d *doc) intents(intents []pattern, words []typeWord) []string {
-	out := make([]string, len(Types))
+	out := slices.Grow(d.ix.intentOut[:0], len(Types))[:len(Types)]
+	clear(out)
+	d.ix.intentOut = out
 	// The type words per clause, in the order of words (ties go to the
 	// first): a list from head[clause] on through next.
 	var head, next []int32
@@ -1572,14 +1839,15 @@ func (d *doc) near(a []int, b []idMask, window int) bool {
 	return false
 }
 
-func zoneNames(z [3]float64) string {
+// zoneSet returns the bit set of the zones with a factor above 0.
+func zoneSet(z [3]float64) int {
 	k := 0
 	for i := range z {
 		if z[i] > 0 {
 			k |= 1 << i
 		}
 	}
-	return zoneNameSets[k]
+	return k
 }
 
 // zoneNameSets names the zones per bit set of them (subject 1, lead 2,
@@ -1607,7 +1875,7 @@ type msgHeader struct {
 func headerOf(m *Message) msgHeader {
 	h := msgHeader{h: m.Header, exact: true}
 	for k := range m.Header {
-		if !isASCII(k) || canonicalKey(k) != k {
+		if !isASCII(k) || !isCanonicalKey(k) {
 			h.exact = false
 			break
 		}
@@ -1615,13 +1883,60 @@ func headerOf(m *Message) msgHeader {
 	return h
 }
 
+// isCanonicalKey reports whether canonicalKey(k) == k without building
+// the canonical key: textproto leaves a key with a byte that is not a
+// token byte as it is; any other key is canonical when its first letter
+// and every letter after '-' is upper case and all others lower case.
+func isCanonicalKey(k string) bool {
+	canonical, upper := true, true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch headerKeyClass[c] {
+		case keyInvalid:
+			return true
+		case keyLower:
+			canonical = canonical && !upper
+		case keyUpper:
+			canonical = canonical && upper
+		}
+		upper = c == '-'
+	}
+	return canonical
+}
+
+// Classes of bytes in a header key for isCanonicalKey.
+const (
+	keyInvalid = iota // not a token byte (RFC 7230), e.g. space or non-ASCII
+	keyOther
+	keyLower
+	keyUpper
+)
+
+var headerKeyClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z':
+			t[c] = keyLower
+		case 'A' <= c && c <= 'Z':
+			t[c] = keyUpper
+		case '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0:
+			t[c] = keyOther
+		}
+	}
+	return t
+}()
+
 // values returns the values of the field key (an ASCII field name) and
 // whether it is present.
 func (h msgHeader) values(key string) ([]string, bool) {
 	if h.h == nil {
 		return nil, false
 	}
-	if v, ok := h.h[canonicalKey(key)]; ok {
+	ck := key // the callers' keys are canonical already
+	if !isCanonicalKey(key) {
+		ck = canonicalKey(key)
+	}
+	if v, ok := h.h[ck]; ok {
 		return v, true
 	}
 	if h.exact {

@@ -41,6 +41,11 @@ type wordIndex struct {
 	// word every pattern that matches it, exact or not.
 	known    map[string]int32
 	knownIDs [][]int
+	// knownTab is known as an open-addressing table by knownHash, for
+	// lookups without a map: per slot the number of a known word + 1, or
+	// 0 when empty; knownWords lists the known words by number.
+	knownTab   [1 << knownBits]int32
+	knownWords []string
 
 	// affixBits has a bit per hash of every key of prefixHeads and
 	// suffixTails: most tokens are ruled out without a map lookup.
@@ -115,14 +120,51 @@ func (x *wordIndex) index() {
 		words = append(words, w)
 	}
 	slices.Sort(words)
+	if len(words) > 1<<knownBits/2 {
+		panic("classifier: too many words for knownTab")
+	}
+	x.knownWords = words
 	x.known = make(map[string]int32, len(words))
 	x.knownIDs = make([][]int, len(words))
 	set := make([]uint64, (len(x.pats)+63)/64)
 	for k, w := range words {
 		x.known[w] = int32(k)
+		h := knownHash(w)
+		for x.knownTab[h] != 0 {
+			h = (h + 1) & (1<<knownBits - 1)
+		}
+		x.knownTab[h] = int32(k) + 1
 		clear(set)
 		x.matches(w, set)
 		x.knownIDs[k] = appendSetIDs(nil, set)
+	}
+}
+
+// knownBits is the size of wordIndex.knownTab in bits: at most half of
+// it is used.
+const knownBits = 12
+
+// knownHash hashes a token (not empty) to a slot of knownTab from its
+// length and four of its bytes.
+func knownHash(w string) uint32 {
+	v := uint32(len(w))<<24 | uint32(w[0])<<16 | uint32(w[len(w)/2])<<8 | uint32(w[len(w)-1])
+	if len(w) > 3 {
+		v ^= uint32(w[1]) << 4
+	}
+	return (v * 0x85ebca6b) >> (32 - knownBits)
+}
+
+// lookupKnown returns the number of the known word w (not empty): x.known
+// without a map lookup.
+func (x *wordIndex) lookupKnown(w string) (int32, bool) {
+	for h := knownHash(w); ; h = (h + 1) & (1<<knownBits - 1) {
+		k := x.knownTab[h]
+		if k == 0 {
+			return 0, false
+		}
+		if x.knownWords[k-1] == w {
+			return k - 1, true
+		}
 	}
 }
 
@@ -249,7 +291,7 @@ type docIndex struct {
 	// words are looked up once. Entries of an earlier document have
 	// another gen. They hold no pointers, which the garbage collector
 	// would have to know of.
-	cache   [256]tokenEntry
+	cache   [1 << tokenSlotBits]tokenEntry
 	gen     uint32
 	idStore []int // the ids of cached tokens that are not known words
 
@@ -263,6 +305,9 @@ type docIndex struct {
 	found      []int
 	typeWords  []typeWord
 	head, next []int32
+	scores     typeScores
+	intentOut  []string
+	termBits   []uint64 // of Classifier.termRefs
 }
 
 type tokenEntry struct {
@@ -273,9 +318,16 @@ type tokenEntry struct {
 	idOff, idEnd int32
 }
 
+// tokenSlotBits is the size of docIndex.cache in bits.
+const tokenSlotBits = 10
+
 // tokenSlot returns the cache slot of token w (not empty).
-func tokenSlot(w string) uint8 {
-	return uint8(len(w)*131 + int(w[0])*31 + int(w[len(w)-1])*7 + int(w[len(w)/2]))
+func tokenSlot(w string) uint32 {
+	v := uint32(len(w))<<24 | uint32(w[0])<<16 | uint32(w[len(w)/2])<<8 | uint32(w[len(w)-1])
+	if len(w) > 3 {
+		v ^= uint32(w[1]) << 4
+	}
+	return (v * 0x9e3779b1) >> (32 - tokenSlotBits)
 }
 
 // clauseWords lists the words per clause of d: head[clause] is the first
@@ -303,9 +355,9 @@ var tokenBufs = sync.Pool{New: func() any { return new([]token) }}
 // then allocates next to nothing.
 var docIndexes = sync.Pool{New: func() any { return new(docIndex) }}
 
-// index builds d.ix for the word patterns of c. release gives its buffers
-// back; d must not be used after it.
-func (c *Classifier) index(d *doc) (release func()) {
+// index builds d.ix for the word patterns of c. d.ix.release gives its
+// buffers back.
+func (c *Classifier) index(d *doc) {
 	x := c.words
 	ix := docIndexes.Get().(*docIndex)
 	ix.words = (len(x.pats) + 63) / 64
@@ -343,7 +395,7 @@ func (c *Classifier) index(d *doc) (release func()) {
 			// matched against the patterns with '*', and most match
 			// none.
 			*e = tokenEntry{gen: ix.gen, pos: int32(i), known: -1}
-			if k, ok := x.known[t.w]; ok {
+			if k, ok := x.lookupKnown(t.w); ok {
 				e.known = k
 				if s := ix.knownSet[k]; s >= 0 {
 					e.set = s
@@ -396,13 +448,16 @@ func (c *Classifier) index(d *doc) (release func()) {
 			}
 		}
 	}
-	return func() {
-		d.ix = nil
-		if len(ix.tokSet) > 1<<16 || len(ix.flat) > 1<<16 {
-			return // a huge document: let its buffers go
-		}
-		docIndexes.Put(ix)
+}
+
+// release gives the buffers of ix, the index of d, back; d.ix must not
+// be used after it.
+func (ix *docIndex) release(d *doc) {
+	d.ix = nil
+	if len(ix.tokSet) > 1<<16 || len(ix.flat) > 1<<16 {
+		return // a huge document: let its buffers go
 	}
+	docIndexes.Put(ix)
 }
 
 // newSet appends a set of ids to flat and returns its number.
@@ -557,8 +612,17 @@ var disclaimerMaxLen = func() int {
 // moreFieldsThan reports whether len(strings.Fields(s)) > n.
 func moreFieldsThan(s string, n int) bool {
 	count, in := 0, false
-	for _, r := range s {
-		if unicode.IsSpace(r) {
+	for i := 0; i < len(s); {
+		var space bool
+		if c := s[i]; c < utf8.RuneSelf {
+			space = asciiSpace[c]
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			space = unicode.IsSpace(r)
+			i += size
+		}
+		if space {
 			in = false
 			continue
 		}
@@ -573,17 +637,32 @@ func moreFieldsThan(s string, n int) bool {
 	return false
 }
 
+// asciiSpace marks the ASCII bytes that unicode.IsSpace reports.
+var asciiSpace = func() (set [utf8.RuneSelf]bool) {
+	for c := range set {
+		set[c] = unicode.IsSpace(rune(c))
+	}
+	return set
+}()
+
 // phraseIndex finds which of a list of phrases occurs first in the list's
 // order in one pass over the text, instead of one strings.Contains each. A
-// phrase is anchored at its first space: the two bytes after a space of
-// the text pick the phrases to try.
+// phrase is anchored at its first space: a hash of the two bytes before
+// and the two after a space of the text picks the phrases to try.
 type phraseIndex struct {
 	phrases []string
 	anchor  []int                // per phrase: offset of its first space
-	keys    [1 << 16 / 64]uint64 // bit per two bytes after an anchor
+	keys    [1 << 16 / 64]uint64 // bit per anchorKey of a phrase
 	rank    [1 << 16 / 64]uint16 // bits of keys before each of its words
 	buckets [][]int              // per bit of keys, in order: its phrases
 	plain   []int                // phrases without an anchor
+}
+
+// anchorKey hashes the two bytes before and the two after the space at
+// s[j] (2 <= j < len(s)-2) to 16 bits.
+func anchorKey[T string | []byte](s T, j int) int {
+	v := uint32(s[j-2])<<24 | uint32(s[j-1])<<16 | uint32(s[j+1])<<8 | uint32(s[j+2])
+	return int((v * 0x9e3779b1) >> 16)
 }
 
 func newPhraseIndex(phrases []string) *phraseIndex {
@@ -592,11 +671,11 @@ func newPhraseIndex(phrases []string) *phraseIndex {
 	for i, p := range phrases {
 		o := strings.IndexByte(p, ' ')
 		x.anchor[i] = o
-		if o < 0 || o+2 >= len(p) {
+		if o < 2 || o+2 >= len(p) {
 			x.plain = append(x.plain, i)
 			continue
 		}
-		k := int(p[o+1])<<8 | int(p[o+2])
+		k := anchorKey(p, o)
 		byKey[k] = append(byKey[k], i)
 		x.keys[k>>6] |= 1 << (k & 63)
 	}
@@ -631,7 +710,10 @@ func (x *phraseIndex) firstIn(s []byte) (string, bool) {
 		}
 	}
 	try := func(j int) {
-		if k := int(s[j+1])<<8 | int(s[j+2]); x.keys[k>>6]&(1<<(k&63)) != 0 {
+		if j < 2 {
+			return // no phrase is anchored there
+		}
+		if k := anchorKey(s, j); x.keys[k>>6]&(1<<(k&63)) != 0 {
 			for _, i := range x.buckets[x.bucket(k)] {
 				p := x.phrases[i]
 				if o := x.anchor[i]; i < best && j >= o && len(s)-(j-o) >= len(p) && string(s[j-o:j-o+len(p)]) == p {

@@ -1,11 +1,15 @@
 package intake
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 )
@@ -633,7 +637,8 @@ func foldTextRef(s string) string {
 func TestFoldTextMatchesReference(t *testing.T) {
 	var cases []string
 	for r := rune(0); r < 0x3000; r++ {
-		cases = append(cases, string(r), "Ab"+string(r)+"cD", strings.Repeat("x", 9)+string(r))
+		cases = append(cases, string(r), "Ab"+string(r)+"cD", strings.Repeat("x", 9)+string(r),
+			"Ab"+string(r)+"cDeFgHiJkLmNoP"+string(r)+"@[`{Z") // r in an eight-byte word
 	}
 	alphabet := []string{"a", "Z", "M", "0", " ", "-", "`", "\xff", "\xc3", "é", "É", "ß", "ẞ", "İ", "K", "Ⱥ", "\u00a0", "\u00ad", "’", "–", "…", "ĳ", "Ω", "日", "\ufeff"}
 	r := rand.New(rand.NewPCG(5, 6))
@@ -718,6 +723,104 @@ func TestHasASCIIDigit(t *testing.T) {
 		s := string(b)
 		if got, want := hasASCIIDigit(s), strings.ContainsAny(s, "0123456789"); got != want {
 			t.Fatalf("hasASCIIDigit(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestClassifyConcurrent classifies the test mail from several goroutines
+// at once: the pooled buffers that tokens, lines and reasons live in must
+// never be shared between two classifications (run with -race).
+func TestClassifyConcurrent(t *testing.T) {
+	c := newTestClassifier(t)
+	var msgs []*Message
+	for _, dir := range classifyGoldenDirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			if strings.HasSuffix(f, ".tsv") || strings.HasSuffix(f, ".golden") {
+				continue
+			}
+			if raw, err := os.ReadFile(f); err == nil {
+				msgs = append(msgs, Parse(raw))
+			}
+		}
+	}
+	if len(msgs) == 0 {
+		t.Skip("no test mail")
+	}
+	want := make([]Classification, len(msgs))
+	for i, m := range msgs {
+		want[i] = c.Classify(m, TypePraktijktoets, testThread)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for k := range 3 * len(msgs) {
+				i := (k*7 + g*13) % len(msgs)
+				if got := c.Classify(msgs[i], TypePraktijktoets, testThread); !reflect.DeepEqual(got, want[i]) {
+					errs <- fmt.Sprintf("message %d: %+v, want %+v", i, got, want[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+}
+
+func TestMoreFieldsThanMatchesFields(t *testing.T) {
+	alphabet := []string{"a", "Z", "0", " ", "  ", "\t", "\n", "\v", "\f", "\r", "\u0085", "\u00a0", "\u2003", "\u3000", "é", "\xff", "\xc2", "日"}
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 20000 {
+		var b []byte
+		for range r.IntN(16) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		s := string(b)
+		for n := range 5 {
+			if got, want := moreFieldsThan(s, n), len(strings.Fields(s)) > n; got != want {
+				t.Fatalf("moreFieldsThan(%q, %d) = %v, want %v", s, n, got, want)
+			}
+		}
+	}
+}
+
+func TestIsCanonicalKey(t *testing.T) {
+	alphabet := []string{"a", "z", "A", "Z", "-", "0", "_", "~", " ", ":", "\t", "é", "\xff", "\x00", "\x7f", "k", "K"}
+	r := rand.New(rand.NewPCG(13, 14))
+	keys := []string{"", "Content-Type", "content-type", "X-Ms-Exchange-Message-Is-Ndr", "List-ID", "Auto Submitted", "auto submitted", "a-", "-a", "--A"}
+	for range 50000 {
+		var b []byte
+		for range r.IntN(8) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		keys = append(keys, string(b))
+	}
+	for _, k := range keys {
+		if got, want := isCanonicalKey(k), canonicalKey(k) == k; got != want {
+			t.Fatalf("isCanonicalKey(%q) = %v, want %v", k, got, want)
+		}
+	}
+}
+
+func TestMessageIDsInTextMatchesRegexp(t *testing.T) {
+	alphabet := []string{"Message-ID:", "message-id: ", "MESSAGE-Id:", "meſſage-id:", "X-Id:", "-id:", "<a@b>", "<x y>", "<", ">", " ", "\t", "\n", "\r\n", "\n\n", "x", ":", "Message-ID:\n <c@d>"}
+	r := rand.New(rand.NewPCG(15, 16))
+	for range 30000 {
+		var b []byte
+		for range r.IntN(14) {
+			b = append(b, alphabet[r.IntN(len(alphabet))]...)
+		}
+		s := string(b)
+		var want []string
+		for _, m := range messageIDLineRe.FindAllStringSubmatch(s, 5) {
+			want = append(want, m[1])
+		}
+		if got := messageIDsInText(s); !slices.Equal(got, want) {
+			t.Fatalf("messageIDsInText(%q) = %q, want %q", s, got, want)
 		}
 	}
 }

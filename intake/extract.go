@@ -4,8 +4,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ExtractContact finds the sender's organisation and phone number in the
@@ -23,7 +25,12 @@ import (
 // Fax numbers and our own organisation (PO-Raad) are never taken. Only the
 // first 64 KiB of text are read.
 func ExtractContact(text string) (org, phone string) {
-	return stripText(splitLines(clipText(text, maxClassifyText))).contact()
+	b := getLineBufs()
+	defer b.release()
+	b.lines = splitLinesInto(b.lines, clipText(text, maxClassifyText))
+	st := stripTextInto(b.text, b.lines)
+	b.text = st.lines
+	return st.contact()
 }
 
 // contact is ExtractContact of the text whose quotes s has stripped.
@@ -45,20 +52,53 @@ func (s strippedText) contact() (org, phone string) {
 			}
 		}
 	}
+	a := foldArenas.Get().(*foldArena)
+	defer a.release()
 	if start >= 0 {
 		sig := lines[start+1:]
 		// The sign-off line itself may carry the name and more
 		// ("Met vriendelijke groet, Jan"); only the lines below count.
-		org = orgInLines(sig)
+		org = orgInLines(a, sig)
 		phone = phoneInLines(sig)
 	}
 	if org == "" {
-		org = orgFallback(lines)
+		org = orgFallback(a, lines)
 	}
 	if phone == "" {
 		phone = phoneInLines(lines)
 	}
 	return org, phone
+}
+
+// foldArena holds folded text for the organisation rules: fold returns
+// foldText(s) as a view of its buffer instead of a string of its own. The
+// views are only looked at, and only until release.
+type foldArena struct {
+	buf []byte
+}
+
+var foldArenas = sync.Pool{New: func() any { return new(foldArena) }}
+
+// fold returns foldText(s), valid until a.release.
+func (a *foldArena) fold(s string) string {
+	if foldedPrefix(s) == len(s) {
+		return s
+	}
+	start := len(a.buf)
+	// Bytes before start are never written again: a view of them stays
+	// valid even when append moves the buffer.
+	a.buf = appendFold(a.buf, s)
+	f := a.buf[start:]
+	return unsafe.String(unsafe.SliceData(f), len(f))
+}
+
+// release gives a back to foldArenas; no view of it may be used after.
+func (a *foldArena) release() {
+	if cap(a.buf) > 1<<16 {
+		return
+	}
+	a.buf = a.buf[:0]
+	foldArenas.Put(a)
 }
 
 // orgLeadWords start a line that names an organisation. Matched on the
@@ -103,8 +143,9 @@ var functionWords = []string{
 // with a lead word, else the organisation after a function on a line
 // ("kwartiermaker SWV Oostermeer"), else the first capitalised line with an
 // org word that is not the name line (the first line) or a function line.
-func orgInLines(lines []string) string {
+func orgInLines(a *foldArena, lines []string) string {
 	var derived, second string
+	var segs [8]string
 	n := 0
 	for _, l := range lines {
 		if strings.TrimSpace(l) == "" {
@@ -114,8 +155,8 @@ func orgInLines(lines []string) string {
 		if n > 10 {
 			break
 		}
-		for _, seg := range lineSegments(l) {
-			f, ok := orgLineOK(seg)
+		for _, seg := range lineSegments(segs[:0], l) {
+			f, ok := orgLineOK(a, seg)
 			if !ok {
 				continue
 			}
@@ -128,8 +169,8 @@ func orgInLines(lines []string) string {
 			if derived != "" {
 				continue
 			}
-			for _, d := range afterFunction(seg, f) {
-				fd, ok := orgLineOK(d)
+			for _, d := range afterFunction(a, seg, f) {
+				fd, ok := orgLineOK(a, d)
 				if !ok {
 					continue
 				}
@@ -149,8 +190,9 @@ func orgInLines(lines []string) string {
 // orgFallback looks for a short line with a lead word among the last lines
 // of the text, for a mail without a recognisable closing greeting or
 // without an organisation below it.
-func orgFallback(lines []string) string {
+func orgFallback(a *foldArena, lines []string) string {
 	var derived string
+	var segs [8]string
 	seen := 0
 	for i := len(lines) - 1; i >= 0 && seen < 8; i-- {
 		l := strings.TrimSpace(lines[i])
@@ -161,17 +203,17 @@ func orgFallback(lines []string) string {
 		if moreFieldsThan(l, 10) {
 			continue
 		}
-		for _, seg := range lineSegments(l) {
-			f, ok := orgLineOK(seg)
+		for _, seg := range lineSegments(segs[:0], l) {
+			f, ok := orgLineOK(a, seg)
 			if ok && hasLeadWord(f, orgLeads) {
 				return seg
 			}
 			if f == "" {
-				f = foldText(seg)
+				f = a.fold(seg)
 			}
-			for _, d := range afterFunction(seg, f) {
+			for _, d := range afterFunction(a, seg, f) {
 				if derived == "" {
-					if fd, ok := orgLineOK(d); ok && hasLeadWord(fd, orgLeads) {
+					if fd, ok := orgLineOK(a, d); ok && hasLeadWord(fd, orgLeads) {
 						derived = d
 					}
 				}
@@ -186,13 +228,13 @@ func orgFallback(lines []string) string {
 // gives "VSO De Waalbocht", "kwartiermaker SWV Oostermeer (i.o.)" gives "SWV
 // Oostermeer (i.o.)". A single word ("voorzitter OPR") is the function's
 // own council, not an organisation. f is foldText(seg).
-func afterFunction(seg, f string) []string {
+func afterFunction(a *foldArena, seg, f string) []string {
 	if !isFunctionLine(f) {
 		return nil
 	}
 	var out []string
 	if _, after, ok := strings.Cut(seg, ", "); ok {
-		if after = strings.TrimSpace(after); moreFieldsThan(after, 1) && !isFunctionLine(foldText(after)) {
+		if after = strings.TrimSpace(after); moreFieldsThan(after, 1) && !isFunctionLine(a.fold(after)) {
 			out = append(out, after)
 		}
 	}
@@ -203,7 +245,7 @@ func afterFunction(seg, f string) []string {
 			break
 		}
 		rest = strings.TrimLeft(rest[i:], " \t")
-		if moreFieldsThan(rest, 1) && hasLeadWord(foldText(rest), orgLeads) {
+		if moreFieldsThan(rest, 1) && hasLeadWord(a.fold(rest), orgLeads) {
 			out = append(out, rest)
 			break
 		}
@@ -212,30 +254,46 @@ func afterFunction(seg, f string) []string {
 }
 
 // lineSegments splits a signature line at " | ", " • ", " - " and tabs,
-// trims the parts and the markup an HTML conversion may leave ("*Name*").
-func lineSegments(l string) []string {
-	// Every separator has a tab, '-' or a non-ASCII byte.
-	if strings.IndexByte(l, '\t') >= 0 || strings.IndexByte(l, '-') >= 0 || !isASCII(l) {
+// trims the parts and the markup an HTML conversion may leave ("*Name*"),
+// appending them to out.
+func lineSegments(out []string, l string) []string {
+	if hasSegmentSeparator(l) {
 		l = segmentSeparators.Replace(l)
 	}
-	var out []string
-	for p := range strings.SplitSeq(l, "|") {
+	for {
+		p, rest, more := strings.Cut(l, "|")
 		p = strings.TrimSpace(strings.Trim(strings.TrimSpace(p), "*_"))
 		if p != "" {
 			out = append(out, p)
 		}
+		if !more {
+			return out
+		}
+		l = rest
 	}
-	return out
+}
+
+// hasSegmentSeparator reports whether l holds a separator that
+// segmentSeparators replaces.
+func hasSegmentSeparator(l string) bool {
+	if strings.IndexByte(l, '\t') >= 0 || strings.Contains(l, " - ") {
+		return true
+	}
+	if isASCII(l) {
+		return false // every other separator has a non-ASCII byte
+	}
+	return strings.Contains(l, " • ") || strings.Contains(l, " · ") || strings.Contains(l, " ¦ ") || strings.Contains(l, " – ")
 }
 
 // orgLineOK rules out lines that cannot be an organisation name: too long,
 // an address, URL or label, a sentence, our own organisation. f is
-// foldText(s), or "" when s is too short or too long to look at.
-func orgLineOK(s string) (f string, ok bool) {
+// foldText(s) (a view of a), or "" when s is too short or too long to look
+// at.
+func orgLineOK(a *foldArena, s string) (f string, ok bool) {
 	if len(s) < 3 || len(s) > 100 || moreFieldsThan(s, 12) {
 		return "", false
 	}
-	f = foldText(s)
+	f = a.fold(s)
 	if strings.Contains(f, "@") || strings.Contains(f, "www.") || strings.Contains(f, "http") ||
 		strings.Contains(f, "po-raad") || strings.Contains(f, "po raad") || strings.Contains(f, "projectleiding passend onderwijs") {
 		return f, false
@@ -244,10 +302,19 @@ func orgLineOK(s string) (f string, ok bool) {
 		return f, false
 	}
 	digits := 0
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if isASCIIDigit(c) {
+				digits++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if unicode.IsDigit(r) {
 			digits++
 		}
+		i += size
 	}
 	return f, digits <= 4
 }
@@ -278,6 +345,17 @@ var orgLeads = newLeadWords(orgLeadWords)
 func hasLeadWord(f string, words *leadWords) bool {
 	if !words.first[firstWord(f)] {
 		return false // no lead word starts with the same word
+	}
+	if foldedPrefix(f) == len(f) {
+		// ASCII without upper case: its words need no strings.
+		var jb [128]byte
+		j, n, w1 := appendASCIIWords(jb[:0], f)
+		for _, w := range words.list {
+			if hasLeadPhrase(j, w) {
+				return !(slices.Contains(councilWords, w) && n > 1 && isFunctionLine(w1))
+			}
+		}
+		return false
 	}
 	ws := wordsOf(f)
 	j := strings.Join(ws, " ")
@@ -328,13 +406,21 @@ func isFunctionLine(f string) bool {
 	if w0 == "" {
 		return false
 	}
-	for _, w := range functionWords {
+	for _, w := range functionWordsBy[w0[0]] {
 		if w0 == w || (len(w) >= 4 && strings.HasPrefix(w0, w)) {
 			return true
 		}
 	}
 	return false
 }
+
+// functionWordsBy lists functionWords by their first byte.
+var functionWordsBy = func() (by [256][]string) {
+	for _, w := range functionWords {
+		by[w[0]] = append(by[w[0]], w)
+	}
+	return by
+}()
 
 func startsUpper(s string) bool {
 	for _, r := range s {
@@ -487,7 +573,8 @@ func validPhone(c string) string {
 	}
 	// Split into digit groups and the separators between them.
 	type group struct{ start, end int } // byte offsets in c of a digit run
-	var groups []group
+	var gb [16]group
+	groups := gb[:0]
 	for i := 0; i < len(c); {
 		if isASCIIDigit(c[i]) {
 			j := i

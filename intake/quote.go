@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -35,7 +36,12 @@ func StripQuoted(text string) string {
 // stripQuotedLines is StripQuoted on the lines of a text: the lines kept,
 // without trailing blank lines.
 func stripQuotedLines(lines []string) []string {
-	out := make([]string, 0, len(lines))
+	return stripQuotedLinesInto(make([]string, 0, len(lines)), lines)
+}
+
+// stripQuotedLinesInto is stripQuotedLines appending to out[:0].
+func stripQuotedLinesInto(out []string, lines []string) []string {
+	out = out[:0]
 	for i := 0; i < len(lines); i++ {
 		t := strings.TrimSpace(lines[i])
 		if strings.HasPrefix(t, ">") {
@@ -83,10 +89,35 @@ type strippedText struct {
 	sig   int
 }
 
-// stripText strips the quoted parts of the text of lines.
-func stripText(lines []string) strippedText {
-	q := stripQuotedLines(lines)
+// stripTextInto strips the quoted parts of the text of lines, keeping
+// the lines in buf[:0].
+func stripTextInto(buf, lines []string) strippedText {
+	q := stripQuotedLinesInto(buf, lines)
 	return strippedText{lines: q, sig: signatureStart(q)}
+}
+
+// lineBufs are the line lists of one text while it is read: its lines
+// and what stripTextInto keeps of them (of the text or the forwarded body,
+// and of a forward's note).
+type lineBufs struct {
+	lines, text, note []string
+}
+
+var lineBufPool = sync.Pool{New: func() any { return new(lineBufs) }}
+
+func getLineBufs() *lineBufs { return lineBufPool.Get().(*lineBufs) }
+
+// release gives b back to lineBufPool; no list of it may be used after.
+func (b *lineBufs) release() {
+	if cap(b.lines) > 1<<14 {
+		return // a huge text: let its buffers go
+	}
+	// The lines keep the text they are cut from alive: clear them.
+	clear(b.lines[:cap(b.lines)])
+	clear(b.text[:cap(b.text)])
+	clear(b.note[:cap(b.note)])
+	b.lines, b.text, b.note = b.lines[:0], b.text[:0], b.note[:0]
+	lineBufPool.Put(b)
 }
 
 // body is StripSignature(StripQuoted(text)) as lines.
@@ -162,6 +193,20 @@ var signOffFirstWords = func() map[string]bool {
 	return set
 }()
 
+// signOffFirstLens has per first byte of signOffFirstWords (lower case)
+// the bit of each of their lengths.
+var signOffFirstLens = func() (lens [utf8.RuneSelf]uint64) {
+	for w := range signOffFirstWords {
+		if len(w) >= 64 {
+			panic("signOffFirstLens: first word too long")
+		}
+		if w != "" {
+			lens[w[0]] |= 1 << len(w)
+		}
+	}
+	return lens
+}()
+
 var signOffFirstWordMax = func() int {
 	n := 0
 	for w := range signOffFirstWords {
@@ -183,6 +228,13 @@ func isSignOff(line string) bool {
 	if k := asciiWordPrefix(t); k > 0 && (k == len(t) || t[k] < utf8.RuneSelf) {
 		if k > signOffFirstWordMax {
 			return false // longer than any first word
+		}
+		c := t[0]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if signOffFirstLens[c]&(1<<k) == 0 {
+			return false // no first word of that letter and length
 		}
 		var wb [32]byte
 		if k <= len(wb) {
@@ -470,12 +522,16 @@ type forwardPart struct {
 // starts with FW:/Fwd:), because in a reply the same block quotes the mail
 // replied to.
 func splitForward(text string, subjectForward bool) (forwardPart, bool) {
-	fp, _, _, ok := splitForwardLines(splitLines(text), subjectForward)
+	fp, note, body, ok := splitForwardLines(splitLines(text), subjectForward)
+	if ok {
+		fp.Note, fp.Body = strings.Join(note, "\n"), strings.Join(body, "\n")
+	}
 	return fp, ok
 }
 
-// splitForwardLines is splitForward on the lines of a text; it also returns
-// the lines of the note and the body, without trailing blank lines.
+// splitForwardLines is splitForward on the lines of a text, without
+// fp.Note and fp.Body: it returns their lines, without trailing blank
+// lines, instead.
 func splitForwardLines(lines []string, subjectForward bool) (fp forwardPart, note, body []string, ok bool) {
 	for i := 0; i < len(lines); i++ {
 		t := strings.TrimSpace(lines[i])
@@ -494,7 +550,7 @@ func splitForwardLines(lines []string, subjectForward bool) (fp forwardPart, not
 			continue
 		}
 		note = trimBlankTail(lines[:i])
-		fp := forwardPart{Note: strings.Join(note, "\n")}
+		var fp forwardPart
 		j := nextNonBlank(lines, start)
 		// Read the header block: field lines until the first blank line
 		// after at least one field.
@@ -527,7 +583,6 @@ func splitForwardLines(lines []string, subjectForward bool) (fp forwardPart, not
 			// A wrapped header value.
 		}
 		body = trimBlankTail(lines[min(nextNonBlank(lines, j), len(lines)):])
-		fp.Body = strings.Join(body, "\n")
 		return fp, note, body, true
 	}
 	return forwardPart{}, nil, nil, false
@@ -563,6 +618,23 @@ func splitLines(text string) []string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	return strings.Split(text, "\n")
+}
+
+// splitLinesInto is splitLines appending the lines to dst[:0].
+func splitLinesInto(dst []string, text string) []string {
+	if strings.IndexByte(text, '\r') >= 0 {
+		text = strings.ReplaceAll(text, "\r\n", "\n")
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
+	dst = dst[:0]
+	for {
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			return append(dst, text)
+		}
+		dst = append(dst, text[:i])
+		text = text[i+1:]
+	}
 }
 
 // joinTrimmed joins lines with "\n" after dropping trailing blank lines.

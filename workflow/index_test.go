@@ -402,28 +402,26 @@ func FuzzWords(f *testing.F) {
 	})
 }
 
+// BenchmarkWords: a message's words as a list (Words) and as the words
+// record a new ticket stores (wordList).
 func BenchmarkWords(b *testing.B) {
 	raw, err := os.ReadFile("../intake/testdata/classify/heldout/h-002.eml")
 	if err != nil {
 		b.Skip(err)
 	}
 	text := intake.Parse(raw).Text
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		Words(text)
-	}
-}
-
-func BenchmarkWordList(b *testing.B) {
-	raw, err := os.ReadFile("../intake/testdata/classify/heldout/h-002.eml")
-	if err != nil {
-		b.Skip(err)
-	}
-	text := intake.Parse(raw).Text
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		wordList(text)
-	}
+	b.Run("Words", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			Words(text)
+		}
+	})
+	b.Run("wordList", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			wordList(text)
+		}
+	})
 }
 
 // BenchmarkMergeWords: a follow-up's words added to those of its ticket.

@@ -75,11 +75,8 @@ func appendMessageJSON(b []byte, m *intake.Message) ([]byte, error) {
 		b = appendJSONString(b, m.HTML)
 	}
 	if len(m.Attachments) > 0 {
-		b = append(b, `,"attachments":[`...)
-		for i, a := range m.Attachments {
-			if i > 0 {
-				b = append(b, ',')
-			}
+		b = append(b, `,"attachments":`...)
+		b, _ = appendJSONList(b, m.Attachments, func(b []byte, a *intake.Attachment) ([]byte, error) {
 			b = append(b, `{"index":`...)
 			b = strconv.AppendInt(b, int64(a.Index), 10)
 			b = append(b, `,"filename":`...)
@@ -91,9 +88,8 @@ func appendMessageJSON(b []byte, m *intake.Message) ([]byte, error) {
 			if a.Inline {
 				b = append(b, `,"inline":true`...)
 			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+			return append(b, '}'), nil
+		})
 	}
 	b = append(b, `,"content_type":`...)
 	b = appendJSONString(b, m.ContentType)
@@ -102,11 +98,8 @@ func appendMessageJSON(b []byte, m *intake.Message) ([]byte, error) {
 		b = appendJSONString(b, m.ReportType)
 	}
 	if len(m.Forwarded) > 0 {
-		b = append(b, `,"forwarded":[`...)
-		for i, f := range m.Forwarded {
-			if i > 0 {
-				b = append(b, ',')
-			}
+		b = append(b, `,"forwarded":`...)
+		b, _ = appendJSONList(b, m.Forwarded, func(b []byte, f *intake.ForwardedHeader) ([]byte, error) {
 			b = append(b, '{')
 			if f.MessageID != "" {
 				b = append(b, `"message_id":`...)
@@ -121,9 +114,8 @@ func appendMessageJSON(b []byte, m *intake.Message) ([]byte, error) {
 			b = append(b, `"from":`...)
 			b = appendAddressJSON(b, f.From.Name, f.From.Address)
 			b = appendStringsField(b, `,"in_reply_to":`, f.InReplyTo, true)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+			return append(b, '}'), nil
+		})
 	}
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, m.Size, 10)
@@ -154,49 +146,44 @@ func appendClassificationJSON(b []byte, c *intake.Classification) ([]byte, error
 		return nil, err
 	}
 	b = append(b, `,"reasons":`...)
-	if c.Reasons == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, r := range c.Reasons {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"rule":`...)
-			b = appendJSONString(b, r.Rule)
-			if r.Detail != "" {
-				b = append(b, `,"detail":`...)
-				b = appendJSONString(b, r.Detail)
-			}
-			if r.Weight != 0 {
-				b = append(b, `,"weight":`...)
-				if b, err = appendJSONFloat(b, r.Weight); err != nil {
-					return nil, err
-				}
-			}
-			b = append(b, '}')
+	b, err = appendJSONList(b, c.Reasons, func(b []byte, r *intake.Reason) ([]byte, error) {
+		b = append(b, `{"rule":`...)
+		b = appendJSONString(b, r.Rule)
+		if r.Detail != "" {
+			b = append(b, `,"detail":`...)
+			b = appendJSONString(b, r.Detail)
 		}
-		b = append(b, ']')
+		if r.Weight != 0 {
+			b = append(b, `,"weight":`...)
+			var err error
+			if b, err = appendJSONFloat(b, r.Weight); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(c.Candidates) > 0 {
-		b = append(b, `,"candidates":[`...)
-		for i, cd := range c.Candidates {
-			if i > 0 {
-				b = append(b, ',')
-			}
+		b = append(b, `,"candidates":`...)
+		b, err = appendJSONList(b, c.Candidates, func(b []byte, cd *intake.Candidate) ([]byte, error) {
 			b = append(b, `{"type":`...)
 			b = appendJSONString(b, string(cd.Type))
 			b = append(b, `,"score":`...)
-			if b, err = appendJSONFloat(b, cd.Score); err != nil {
+			b, err := appendJSONFloat(b, cd.Score)
+			if err != nil {
 				return nil, err
 			}
 			b = append(b, `,"confidence":`...)
 			if b, err = appendJSONFloat(b, cd.Confidence); err != nil {
 				return nil, err
 			}
-			b = append(b, '}')
+			return append(b, '}'), nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		b = append(b, ']')
 	}
 	return append(b, '}'), nil
 }

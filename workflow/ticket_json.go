@@ -69,48 +69,17 @@ func appendTicketJSON(b []byte, t *Ticket) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"messages":`...)
-	if t.Messages == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range t.Messages {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendMessageRefJSON(b, &t.Messages[i]); err != nil {
-				return nil, err
-			}
-		}
-		b = append(b, ']')
+	if b, err = appendJSONList(b, t.Messages, appendMessageRefJSON); err != nil {
+		return nil, err
 	}
 	b = append(b, `,"audit":`...)
-	if t.Audit == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range t.Audit {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendAuditJSON(b, &t.Audit[i]); err != nil {
-				return nil, err
-			}
-		}
-		b = append(b, ']')
+	if b, err = appendJSONList(b, t.Audit, appendAuditJSON); err != nil {
+		return nil, err
 	}
 	if t.Bounced {
 		b = append(b, `,"bounced":true`...)
 	}
-	if len(t.Flags) > 0 {
-		b = append(b, `,"flags":[`...)
-		for i, f := range t.Flags {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, f)
-		}
-		b = append(b, ']')
-	}
+	b = appendStringsField(b, `,"flags":`, t.Flags, true)
 	if t.Assignee != "" {
 		b = append(b, `,"assignee":`...)
 		b = appendJSONString(b, t.Assignee)
@@ -195,6 +164,25 @@ func appendAuditJSON(b []byte, a *AuditEntry) ([]byte, error) {
 		b = appendJSONString(b, a.Note)
 	}
 	return append(b, '}'), nil
+}
+
+// appendJSONList appends items as a JSON array, each by appendItem; a nil
+// slice is null, as encoding/json writes it.
+func appendJSONList[T any](b []byte, items []T, appendItem func([]byte, *T) ([]byte, error)) ([]byte, error) {
+	if items == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendItem(b, &items[i]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // appendAddressJSON appends an intake.Address.

@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -82,17 +83,7 @@ func TestTicketJSONMatchesEncodingJSON(t *testing.T) {
 	for i := range 3000 {
 		var tk Ticket
 		fillRandom(r, reflect.ValueOf(&tk).Elem())
-		want, err := json.Marshal(&tk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := marshalTicket(&tk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("ticket %d:\ngot  %s\nwant %s", i, got, want)
-		}
+		sameAsEncodingJSON(t, fmt.Sprint("ticket ", i), &tk, marshalTicket)
 	}
 	// A time JSON cannot hold: the same error as encoding/json's.
 	tk := Ticket{Created: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -135,17 +126,7 @@ func TestMessageJSONMatchesEncodingJSON(t *testing.T) {
 	for i := range 3000 {
 		var m intake.Message
 		fillRandom(r, reflect.ValueOf(&m).Elem())
-		want, err := json.Marshal(&m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := marshalMessage(&m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("message %d:\ngot  %s\nwant %s", i, got, want)
-		}
+		sameAsEncodingJSON(t, fmt.Sprint("message ", i), &m, marshalMessage)
 
 		var c intake.Classification
 		fillRandom(r, reflect.ValueOf(&c).Elem())
@@ -153,14 +134,22 @@ func TestMessageJSONMatchesEncodingJSON(t *testing.T) {
 		for j := range c.Reasons {
 			c.Reasons[j].Weight = floats[r.IntN(len(floats))]
 		}
-		if want, err = json.Marshal(&c); err != nil {
-			t.Fatal(err)
-		}
-		if got, err = marshalClassification(&c); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("classification %d:\ngot  %s\nwant %s", i, got, want)
-		}
+		sameAsEncodingJSON(t, fmt.Sprint("classification ", i), &c, marshalClassification)
+	}
+}
+
+// sameAsEncodingJSON fails t unless enc encodes v exactly as json.Marshal.
+func sameAsEncodingJSON[T any](t *testing.T, what string, v *T, enc func(*T) ([]byte, error)) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := enc(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s:\ngot  %s\nwant %s", what, got, want)
 	}
 }

@@ -153,3 +153,21 @@ func sameAsEncodingJSON[T any](t *testing.T, what string, v *T, enc func(*T) ([]
 		t.Fatalf("%s:\ngot  %s\nwant %s", what, got, want)
 	}
 }
+
+// TestSummaryJSONMatchesEncodingJSON: the queue summary's encoder, on
+// summaries with every field filled at random.
+func TestSummaryJSONMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	enc := func(s *Summary) ([]byte, error) {
+		b, ok := appendSummaryJSON(nil, s)
+		if !ok {
+			return nil, errTicketTime
+		}
+		return b, nil
+	}
+	for i := range 3000 {
+		var s Summary
+		fillRandom(r, reflect.ValueOf(&s).Elem())
+		sameAsEncodingJSON(t, fmt.Sprint("summary ", i), &s, enc)
+	}
+}

@@ -275,7 +275,10 @@ type MessageView struct {
 	Message    *intake.Message        `json:"message"`
 	Class      *intake.Classification `json:"classification,omitempty"`
 	HeaderOnly bool                   `json:"header_only,omitempty"`
-	Outbox     *workflow.OutboxEntry  `json:"outbox,omitempty"`
+	// Purged: the content was removed (retention, a request to be
+	// forgotten); Message holds only what threading needs.
+	Purged bool                  `json:"purged,omitempty"`
+	Outbox *workflow.OutboxEntry `json:"outbox,omitempty"`
 }
 
 func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
@@ -293,7 +296,7 @@ func (a *API) getTicket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v := MessageView{Seq: rec.Seq, Direction: rec.Direction, Mailbox: rec.Mailbox, Received: rec.Received,
-			Message: rec.Message, Class: rec.Class, HeaderOnly: rec.HeaderOnly}
+			Message: rec.Message, Class: rec.Class, HeaderOnly: rec.HeaderOnly, Purged: rec.Purged}
 		if rec.OutboxID != 0 {
 			if e, err := a.Store.OutboxEntry(rec.OutboxID); err == nil {
 				e.Body = "" // the message text is in Message already

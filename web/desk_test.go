@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -901,4 +902,35 @@ func TestDeskPlanning(t *testing.T) {
 		}
 	}
 	inert(t, r.body)
+}
+
+// TestDeskPurgedMessage: a message whose content was removed (retention,
+// a request to be forgotten) says so on the ticket page instead of an
+// empty body, and offers no original to download.
+func TestDeskPurgedMessage(t *testing.T) {
+	e := newDeskEnv(t, true)
+	c, _ := e.loggedIn()
+	ref := e.refs["clinic"]
+	before := c.get("/tickets/" + ref).body
+	if !strings.Contains(before, "financiën van het ondersteuningsplan") || !strings.Contains(before, "Origineel bericht (.eml)") {
+		t.Fatal("the ticket page lacks the message or its original before the purge")
+	}
+	if _, err := e.store.ForgetAddress("m.duinkerk@swv-duinstreek.example", true, "test", e.now); err != nil {
+		t.Fatal(err)
+	}
+	page := c.get("/tickets/" + ref).body
+	if !strings.Contains(page, "De inhoud van dit bericht is verwijderd") {
+		t.Error("the purged message does not say its content was removed")
+	}
+	if strings.Contains(page, "financiën van het ondersteuningsplan") {
+		t.Error("the purged message still shows its text")
+	}
+	if strings.Contains(page, "/messages/") && strings.Contains(page, "Origineel bericht (.eml)") {
+		t.Error("the purged message still links to its original")
+	}
+	code, body := call(t, e.srv, "GET", "/api/v1/tickets/"+ref, testToken, "")
+	var d TicketDetail
+	if err := json.Unmarshal([]byte(body), &d); code != 200 || err != nil || len(d.Messages) == 0 || !d.Messages[0].Purged {
+		t.Errorf("API: %d %v, the first message not shown as purged: %.300s", code, err, body)
+	}
 }

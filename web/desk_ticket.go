@@ -169,6 +169,10 @@ func (d *Desk) thread(t *workflow.Ticket) ([]threadItem, error) {
 		if rec.HeaderOnly {
 			it.Text = "(Alleen de kop van dit bericht is bewaard: het was groter dan de limiet. Lees het in de mailbox.)"
 		}
+		if rec.Purged {
+			it.HTML, it.RawURL = "", ""
+			it.Text = "(De inhoud van dit bericht is verwijderd: de bewaartermijn is verstreken of de afzender vroeg om verwijdering.)"
+		}
 		for _, a := range m.Attachments {
 			it.Attachments = append(it.Attachments, attachmentLink{Name: a.Filename, Type: a.ContentType, Size: fmtBytes(a.Size),
 				URL: fmt.Sprintf("/tickets/%s/messages/%d/attachments/%d", t.Ref, rec.Seq, a.Index)})

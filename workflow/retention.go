@@ -199,7 +199,10 @@ func purgeMessageTx(tx *bolt.Tx, seq uint64, anonymise bool) (bool, error) {
 		len(m.ReplyTo) > 0 || len(m.Forwarded) > 0 || stub.Subject != m.Subject || stub.From != m.From {
 		changed = true
 	}
-	rec.Message, rec.HTMLInRaw = stub, false // the raw bytes are gone
+	if !rec.Purged {
+		changed = true
+	}
+	rec.Message, rec.HTMLInRaw, rec.Purged = stub, false, true // the raw bytes are gone
 	if err := putJSON(mb, itob(seq), &rec); err != nil {
 		return false, err
 	}

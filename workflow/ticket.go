@@ -125,4 +125,7 @@ type MessageRecord struct {
 	// is the classification of ticket TicketRef, which this message made.
 	HTMLInRaw     bool `json:"html_in_raw,omitempty"`
 	ClassInTicket bool `json:"class_in_ticket,omitempty"`
+	// Purged is set when retention or a request to be forgotten removed
+	// the message's content and raw bytes (retention.go).
+	Purged bool `json:"purged,omitempty"`
 }

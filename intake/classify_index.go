@@ -144,14 +144,17 @@ func (x *wordIndex) index() {
 // it is used.
 const knownBits = 12
 
-// knownHash hashes a token (not empty) to a slot of knownTab from its
-// length and four of its bytes.
-func knownHash(w string) uint32 {
+// knownHash hashes a token (not empty) to a slot of knownTab.
+func knownHash(w string) uint32 { return tokenHash(w, 0x85ebca6b, knownBits) }
+
+// tokenHash hashes a token (not empty) to bits bits from its length and
+// four of its bytes, multiplied by the odd constant mul.
+func tokenHash(w string, mul uint32, bits int) uint32 {
 	v := uint32(len(w))<<24 | uint32(w[0])<<16 | uint32(w[len(w)/2])<<8 | uint32(w[len(w)-1])
 	if len(w) > 3 {
 		v ^= uint32(w[1]) << 4
 	}
-	return (v * 0x85ebca6b) >> (32 - knownBits)
+	return (v * mul) >> (32 - bits)
 }
 
 // lookupKnown returns the number of the known word w (not empty): x.known
@@ -322,13 +325,7 @@ type tokenEntry struct {
 const tokenSlotBits = 10
 
 // tokenSlot returns the cache slot of token w (not empty).
-func tokenSlot(w string) uint32 {
-	v := uint32(len(w))<<24 | uint32(w[0])<<16 | uint32(w[len(w)/2])<<8 | uint32(w[len(w)-1])
-	if len(w) > 3 {
-		v ^= uint32(w[1]) << 4
-	}
-	return (v * 0x9e3779b1) >> (32 - tokenSlotBits)
-}
+func tokenSlot(w string) uint32 { return tokenHash(w, 0x9e3779b1, tokenSlotBits) }
 
 // clauseWords lists the words per clause of d: head[clause] is the first
 // index into words, next[k] the one after k, -1 ends a list; each list is

@@ -1,8 +1,6 @@
 package workflow
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -489,16 +487,11 @@ func putMessageJSONTx(tx *bolt.Tx, rec *MessageRecord, raw, msgJSON, classJSON [
 		return 0, fmt.Errorf("message sequence: %w", err)
 	}
 	rec.Seq = seq
-	if msgJSON == nil {
-		r := rec
-		if rec.ClassInTicket {
-			cp := *rec
-			cp.Class, r = nil, &cp
-		}
-		if err := putJSON(mb, itob(seq), r); err != nil {
-			return 0, err
-		}
-	} else if err := mb.Put(itob(seq), spliceMessageJSON(rec, msgJSON, classJSON)); err != nil {
+	data, err := marshalRecord(rec, msgJSON, classJSON) // message_json.go
+	if err != nil {
+		return 0, fmt.Errorf("encode message %d: %w", seq, err)
+	}
+	if err := mb.Put(itob(seq), data); err != nil {
 		return 0, fmt.Errorf("store message %d: %w", seq, err)
 	}
 	if err := putRawTx(tx, seq, raw); err != nil {
@@ -633,36 +626,6 @@ func noteAutoSentTx(tx *bolt.Tx, addr string, now time.Time) error {
 
 // amsterdam is the desk's time zone (ticket years, reminders).
 var amsterdam = templates.Amsterdam
-
-// spliceMessageJSON encodes rec with msgJSON, the JSON of rec.Message, and
-// classJSON, that of rec.Class (nil: encode it here), put in place:
-// encoding/json would validate and compact them again (json.RawMessage),
-// which costs as much as encoding them, inside the commit.
-func spliceMessageJSON(rec *MessageRecord, msgJSON, classJSON []byte) []byte {
-	r := *rec
-	r.Message, r.Class = nil, nil
-	if classJSON == nil && rec.Class != nil && !rec.ClassInTicket {
-		r.Class = rec.Class
-	}
-	data, err := json.Marshal(&r)
-	const null = `,"message":null`
-	i := bytes.Index(data, []byte(null))
-	if err != nil || i < 0 { // cannot happen: encode the plain way
-		data, _ = json.Marshal(rec)
-		return data
-	}
-	// Keys and values before "message" are plain fields whose strings
-	// are quoted, so the first unescaped `,"message":null` is the key;
-	// "classification" follows it in MessageRecord.
-	out := make([]byte, 0, len(data)+len(msgJSON)+len(classJSON)+20)
-	out = append(out, data[:i+len(null)-len("null")]...)
-	out = append(out, msgJSON...)
-	if classJSON != nil && rec.Class != nil && !rec.ClassInTicket {
-		out = append(out, `,"classification":`...)
-		out = append(out, classJSON...)
-	}
-	return append(out, data[i+len(null):]...)
-}
 
 // appendFill is the fill percentage of buckets whose keys mostly grow
 // (sequences, ticket references): pages split full instead of half full,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -383,53 +382,6 @@ func TestRetypeKeepsCorrection(t *testing.T) {
 	}
 	if _, err := f.store.Retype("PO-2026-9999", intake.TypeClinic, "x", "", f.now); !IsNotFound(err) {
 		t.Errorf("unknown ticket: %v", err)
-	}
-}
-
-// TestSpliceMessageJSON: a message record encoded with its message's JSON
-// spliced in decodes to the same record as one encoded whole.
-func TestSpliceMessageJSON(t *testing.T) {
-	m := msg(`tricky","message":null@x`, `a"b@x`, `"message":null, {"seq":1}`)
-	m.HTML = "<p>\u2028</p>"
-	rec := &MessageRecord{Seq: 9, Direction: DirIn, Mailbox: `mb"message":null`, UID: 3, Received: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
-		TicketRef: "PO-2026-0001", Message: m, Class: &intake.Classification{Kind: intake.KindNew, Reasons: []intake.Reason{{Rule: `"message":null`}}}}
-	js, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cjs, err := json.Marshal(rec.Class)
-	if err != nil {
-		t.Fatal(err)
-	}
-	whole, _ := json.Marshal(rec)
-	var want MessageRecord
-	if err := json.Unmarshal(whole, &want); err != nil {
-		t.Fatal(err)
-	}
-	noClass := *rec
-	noClass.Class = nil
-	wholeNoClass, _ := json.Marshal(&noClass)
-	var wantNoClass MessageRecord
-	if err := json.Unmarshal(wholeNoClass, &wantNoClass); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name      string
-		rec       *MessageRecord
-		classJSON []byte
-		want      *MessageRecord
-	}{
-		{"message spliced", rec, nil, &want},
-		{"message and classification spliced", rec, cjs, &want},
-		{"no classification", &noClass, cjs, &wantNoClass},
-	} {
-		var got MessageRecord
-		if err := json.Unmarshal(spliceMessageJSON(c.rec, js, c.classJSON), &got); err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		if !reflect.DeepEqual(&got, c.want) {
-			t.Errorf("%s:\n%+v\nwhole:\n%+v", c.name, got, *c.want)
-		}
 	}
 }
 

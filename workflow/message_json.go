@@ -2,7 +2,7 @@ package workflow
 
 // message_json.go encodes a parsed message and its classification without
 // reflection, for HandleBatch's preparation of every message of a backlog
-// (msgJSON, classJSON). Byte for byte what json.Marshal gives
+// (msgJSON, classJSON), and the stored message record around them. Byte for byte what json.Marshal gives
 // (TestMessageJSONMatchesEncodingJSON fills every field by reflection).
 
 import (
@@ -32,6 +32,86 @@ func marshalClassification(c *intake.Classification) ([]byte, error) {
 		return json.Marshal(c)
 	}
 	return b, nil
+}
+
+// marshalRecord returns the JSON of rec as stored: json.Marshal(rec),
+// without its classification when ClassInTicket. msgJSON and classJSON,
+// when not nil, are the JSON of rec.Message and rec.Class, worked out
+// before the transaction (HandleBatch), and put in place as they are.
+func marshalRecord(rec *MessageRecord, msgJSON, classJSON []byte) ([]byte, error) {
+	b, err := appendRecordJSON(make([]byte, 0, 256+len(msgJSON)+len(classJSON)), rec, msgJSON, classJSON)
+	if err != nil {
+		r := *rec
+		if r.ClassInTicket {
+			r.Class = nil
+		}
+		return json.Marshal(&r) // a value encoding/json refuses too: its error
+	}
+	return b, nil
+}
+
+func appendRecordJSON(b []byte, rec *MessageRecord, msgJSON, classJSON []byte) ([]byte, error) {
+	var err error
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, rec.Seq, 10)
+	b = append(b, `,"direction":`...)
+	b = appendJSONString(b, string(rec.Direction))
+	b = append(b, `,"mailbox":`...)
+	b = appendJSONString(b, rec.Mailbox)
+	if rec.UIDValidity != 0 {
+		b = append(b, `,"uid_validity":`...)
+		b = strconv.AppendUint(b, uint64(rec.UIDValidity), 10)
+	}
+	if rec.UID != 0 {
+		b = append(b, `,"uid":`...)
+		b = strconv.AppendUint(b, uint64(rec.UID), 10)
+	}
+	b = append(b, `,"received":`...)
+	if b, err = appendJSONTime(b, rec.Received); err != nil {
+		return nil, err
+	}
+	if rec.TicketRef != "" {
+		b = append(b, `,"ticket_ref":`...)
+		b = appendJSONString(b, rec.TicketRef)
+	}
+	b = append(b, `,"message":`...)
+	switch {
+	case msgJSON != nil:
+		b = append(b, msgJSON...)
+	case rec.Message == nil:
+		b = append(b, "null"...)
+	default:
+		if b, err = appendMessageJSON(b, rec.Message); err != nil {
+			return nil, err
+		}
+	}
+	if rec.Class != nil && !rec.ClassInTicket {
+		b = append(b, `,"classification":`...)
+		if classJSON != nil {
+			b = append(b, classJSON...)
+		} else if b, err = appendClassificationJSON(b, rec.Class); err != nil {
+			return nil, err
+		}
+	}
+	if rec.HeaderOnly {
+		b = append(b, `,"header_only":true`...)
+	}
+	if rec.OutboxID != 0 {
+		b = append(b, `,"outbox_id":`...)
+		b = strconv.AppendUint(b, rec.OutboxID, 10)
+	}
+	for _, f := range [...]struct {
+		field string
+		on    bool
+	}{
+		{`,"dismissed":true`, rec.Dismissed}, {`,"html_in_raw":true`, rec.HTMLInRaw},
+		{`,"class_in_ticket":true`, rec.ClassInTicket}, {`,"purged":true`, rec.Purged},
+	} {
+		if f.on {
+			b = append(b, f.field...)
+		}
+	}
+	return append(b, '}'), nil
 }
 
 func appendMessageJSON(b []byte, m *intake.Message) ([]byte, error) {

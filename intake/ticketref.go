@@ -3,6 +3,7 @@ package intake
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -21,7 +22,25 @@ const maxRefDigits = 9
 // the prefix in upper case and n zero-padded to four digits:
 // FormatTicketRef("po", 2026, 42) is "PO-2026-0042".
 func FormatTicketRef(prefix string, year, n int) string {
-	return fmt.Sprintf("%s-%04d-%04d", strings.ToUpper(prefix), year, n)
+	if year < 0 || n < 0 {
+		return fmt.Sprintf("%s-%04d-%04d", strings.ToUpper(prefix), year, n)
+	}
+	b := make([]byte, 0, len(prefix)+16)
+	b = append(b, strings.ToUpper(prefix)...)
+	b = append(b, '-')
+	b = appendPadded(b, year)
+	b = append(b, '-')
+	b = appendPadded(b, n)
+	return string(b)
+}
+
+// appendPadded appends n (not negative) with at least four digits, as
+// %04d does.
+func appendPadded(b []byte, n int) []byte {
+	for d := 1000; d > 1 && n < d; d /= 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 // ParseTicketRef finds the first ticket reference with the given prefix in s

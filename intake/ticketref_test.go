@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -60,6 +61,14 @@ func TestFormatTicketRef(t *testing.T) {
 	check("po", 2026, 7, "PO-2026-0007")
 	check("PO", 2026, 10042, "PO-2026-10042")
 	check("PO", 2027, 9999, "PO-2027-9999")
+	check("PO", 2026, 0, "PO-2026-0000")
+	check("PO", 2026, 1000, "PO-2026-1000")
+	for _, n := range []int{0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 123456789, -1, -42} {
+		want := fmt.Sprintf("%s-%04d-%04d", "KB", 987, n)
+		if got := FormatTicketRef("kb", 987, n); got != want {
+			t.Errorf("FormatTicketRef(kb, 987, %d) = %q, want %q", n, got, want)
+		}
+	}
 }
 
 func TestFindTicketRefsDistinct(t *testing.T) {

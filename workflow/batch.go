@@ -23,7 +23,7 @@ func (s *Store) IngestBatch(ins []Inbound, p *Policy) ([]IngestResult, error) {
 				return fmt.Errorf("message %d <%s>: %w", i, in.Msg.MessageID, err)
 			}
 		}
-		return nil
+		return cc.putTx(tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ingest batch: %w", err)

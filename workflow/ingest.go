@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,21 +114,43 @@ func ingestTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult) error {
 }
 
 // cursorCache holds the cursors a transaction has read or written, so
-// that a batch decodes each mailbox's cursor once, not once per message.
-type cursorCache map[string]intake.Cursor
+// that a batch decodes each mailbox's cursor once, not once per message,
+// and encodes it once: putTx stores what changed, before the transaction
+// commits.
+type cursorCache map[string]*cachedCursor
+
+type cachedCursor struct {
+	cur     intake.Cursor
+	changed bool
+}
+
+// putTx stores the cursors that changed.
+func (cc cursorCache) putTx(tx *bolt.Tx) error {
+	for mailbox, c := range cc {
+		if c.changed {
+			if err := putJSON(tx.Bucket(bucketCursors), []byte(mailbox), c.cur); err != nil {
+				return err
+			}
+			c.changed = false
+		}
+	}
+	return nil
+}
 
 // ingestCachedTx is ingestTx with the transaction's cursors in cc (nil:
 // read each from the store).
 func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cursorCache) error {
 	now := p.now()
 	var err error
-	cur, cached := cc[in.Mailbox]
-	if !cached {
+	var cur intake.Cursor
+	if c := cc[in.Mailbox]; c != nil {
+		cur = c.cur
+	} else {
 		if cur, err = cursorTx(tx, in.Mailbox); err != nil {
 			return err
 		}
 		if cc != nil {
-			cc[in.Mailbox] = cur
+			cc[in.Mailbox] = &cachedCursor{cur: cur}
 		}
 	}
 	if in.UID != 0 && cur.UIDValidity == in.UIDValidity && in.UID <= cur.LastUID {
@@ -145,8 +168,9 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 		if cur.UIDValidity == in.UIDValidity {
 			next.BacklogUntil = cur.BacklogUntil // backlog.go
 		}
-		if cc != nil {
-			cc[in.Mailbox] = next
+		if c := cc[in.Mailbox]; c != nil { // stored by cc.putTx
+			c.cur, c.changed = next, true
+			return nil
 		}
 		return putJSON(tx.Bucket(bucketCursors), []byte(in.Mailbox), next)
 	}
@@ -286,7 +310,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 // newTicketTx creates a ticket for an inbound message with a fresh reference.
 func newTicketTx(tx *bolt.Tx, in Inbound, p *Policy, now time.Time) (*Ticket, error) {
 	year := now.In(amsterdam).Year()
-	n, err := nextCounterTx(tx, fmt.Sprintf("ticket/%d", year))
+	n, err := nextCounterTx(tx, "ticket/"+strconv.Itoa(year))
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +329,7 @@ func newTicketTx(tx *bolt.Tx, in Inbound, p *Policy, now time.Time) (*Ticket, er
 		State: StateNew, Subject: in.Msg.Subject, Requester: requester, Org: in.Class.Org, Phone: in.Class.Phone,
 		Created: now, Classification: in.Class, classJSON: in.classJSON,
 	}
-	t.audit(now, "loket", "created", fmt.Sprintf("ticket aangemaakt uit <%s> in mailbox %s, type %s", in.Msg.MessageID, in.Mailbox, typ), "")
+	t.audit(now, "loket", "created", "ticket aangemaakt uit <"+in.Msg.MessageID+"> in mailbox "+in.Mailbox+", type "+string(typ), "")
 	return t, nil
 }
 

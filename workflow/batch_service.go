@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/poraad/loket/intake"
 )
@@ -254,27 +255,21 @@ func independentPrefix(msgs []*intake.Message, pending map[string]int) int {
 	return len(msgs)
 }
 
-// parallel runs f(0) … f(n-1) on up to runtime.NumCPU goroutines.
+// parallel runs f(0) … f(n-1) on up to runtime.NumCPU goroutines, the
+// caller's included. Each takes the next index from a shared counter: no
+// channel hand-over per item.
 func parallel(n int, f func(i int)) {
 	workers := min(runtime.NumCPU(), n)
-	if workers <= 1 {
-		for i := range n {
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 			f(i)
 		}
-		return
 	}
 	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				f(i)
-			}
-		})
+	for range workers - 1 {
+		wg.Go(work)
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
+	work()
 	wg.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +280,18 @@ func TestCommitLane(t *testing.T) {
 	}
 	if len(l.pending) != 0 {
 		t.Errorf("pending after finish: %v", l.pending)
+	}
+}
+
+// TestParallel: every index is run exactly once.
+func TestParallel(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 1000} {
+		counts := make([]atomic.Int32, n)
+		parallel(n, func(i int) { counts[i].Add(1) })
+		for i := range counts {
+			if c := counts[i].Load(); c != 1 {
+				t.Fatalf("n=%d: index %d ran %d times", n, i, c)
+			}
+		}
 	}
 }

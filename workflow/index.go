@@ -7,7 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
@@ -276,14 +277,29 @@ func appendSummaryJSON(b []byte, s *Summary) ([]byte, bool) {
 // appendJSONString appends s as a JSON string the way json.Marshal does:
 // with <, > and & escaped, invalid UTF-8 as U+FFFD, U+2028 and U+2029
 // escaped.
+//
+// Runs of bytes that stand for themselves are skipped 8 at a time
+// (jsonSpecial8) and appended in one go; a byte of 0x80 or more starts a
+// rune, which is decoded only when it is not a valid 2-byte one (é, ë).
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b = append(b, '"')
+	// Room for s and a few escapes at once, not doubling b line by line.
+	b = append(slices.Grow(b, len(s)+len(s)/16+2), '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) {
+			if m := jsonSpecial8(load64(s, i)); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonPlain[c] {
 				i++
 				continue
 			}
@@ -308,6 +324,10 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
+		if 0xc2 <= c && c < 0xe0 && i+1 < len(s) && s[i+1]&0xc0 == 0x80 {
+			i += 2 // U+0080 to U+07FF: valid, and nothing to escape
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
@@ -325,6 +345,26 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// jsonPlain reports which ASCII bytes json.Marshal writes as they are.
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
+
+// jsonSpecial8 has the top bit set of each byte of x (8 bytes of a string,
+// the first in the low bits) that json.Marshal does not write as it is:
+// below 0x20, ", \, <, >, &, or 0x80 and above. Bytes above the first
+// such one may be set too; the lowest set bit is exact.
+func jsonSpecial8(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	qa := x | 0x04*lo ^ 0x26*lo // 0 for " (0x22) and & (0x26)
+	lg := x | 0x02*lo ^ 0x3e*lo // 0 for < (0x3c) and > (0x3e)
+	bs := x ^ 0x5c*lo           // 0 for \
+	return (x | (x-0x20*lo)&^x | (qa-lo)&^qa | (lg-lo)&^lg | (bs-lo)&^bs) & hi
 }
 
 // freshWords are the words of the message with sequence seq, which the
@@ -398,53 +438,245 @@ func wordList(text string) []byte {
 }
 
 // scanWords finds the words of text; the caller releases the wordScan.
+//
+// Plain ASCII is read 64 bytes at a time (scanBlock); what is next to a
+// byte of 0x80 or more, and the last 7 bytes of text, go byte by byte
+// (scanRun).
 func scanWords(text string) *wordScan {
 	ws := wordScans.Get().(*wordScan)
 	ws.reset(text, len(text)/8)
-	for i := 0; i < len(text); {
-		start, upper, ascii := i, false, true
-	scan:
-		for i < len(text) {
-			c := text[i]
-			if c < utf8.RuneSelf {
-				switch {
-				case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
-				case 'A' <= c && c <= 'Z':
-					upper = true
-				default:
-					break scan
-				}
-				i++
-				continue
-			}
-			r, size := utf8.DecodeRuneInString(text[i:])
-			if notWordRune(r) {
-				break
-			}
-			ascii = false
-			i += size
-		}
-		switch n := i - start; {
-		case n == 0:
-			i++ // a separator: ASCII, or the first byte of one (DecodeRune resyncs)
-		case n < 2:
-		case ascii && !upper:
-			ws.add(textRef(start, min(n, maxWordRunes)))
-		case ascii:
-			mark := len(ws.buf)
-			for _, c := range []byte(text[start : start+min(n, maxWordRunes)]) {
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				ws.buf = append(ws.buf, c)
-			}
-			ws.addBuf(mark)
-		default:
-			ws.lowerRun(start, i)
-		}
+	i := 0
+	for i+8 <= len(text) {
+		i = ws.scanBlock(i)
+	}
+	for i < len(text) {
+		i = ws.scanRun(i)
 	}
 	return ws
 }
+
+// scanBlock adds the words in up to 64 bytes of text from base, where
+// scanRun could begin, and returns where to go on. A bit per byte marks
+// the ASCII letters and digits (asciiAlnum8), another the capitals; the
+// words are the runs of the first. A word of up to 16 bytes is lower-cased
+// and keyed (wordKey) without a loop over its bytes. A word that reaches
+// the block's end starts the next block. A byte of 0x80 or more, with the
+// word just before it, goes to scanRun (scanRuns), and the block goes on
+// after it.
+func (ws *wordScan) scanBlock(base int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	text := ws.text
+	size := min(64, (len(text)-base)&^7)
+	var x [9]uint64 // the block 8 bytes at a time, and 0 after it
+	var alnum, upper, high uint64
+	for j := range uint(size) / 8 {
+		c := load64(text, base+8*int(j))
+		a, u := asciiAlnum8(c)
+		x[j] = c
+		alnum |= gather8(a) << (8 * j & 63)
+		upper |= gather8(u) << (8 * j & 63)
+		high |= c
+	}
+	q := 128 // the first byte of 0x80 or more, if any
+	if high&hi != 0 {
+		q = nextHigh(&x, 0)
+	}
+	starts := alnum &^ (alnum << 1)
+	for starts != 0 {
+		s := bits.TrailingZeros64(starts)
+		e := min(s+bits.TrailingZeros64(^alnum>>s), size)
+		switch {
+		case e >= q: // the word touches q, or comes after it
+			end := ws.scanRuns(base+min(s, q)) - base
+			if end >= size {
+				return base + end
+			}
+			// The runs end at a byte below 0x80: go on from there.
+			starts &= ^uint64(0) << end
+			q = nextHigh(&x, end)
+			continue
+		case e == size && base+e < len(text):
+			if s == 0 { // a word of 64 bytes or more, or one into the last 7
+				return ws.scanRuns(base)
+			}
+			return base + s
+		}
+		starts &= starts - 1
+		n := e - s
+		if n < 2 {
+			continue
+		}
+		up := upper>>s&(uint64(1)<<n-1) != 0
+		if n > 16 {
+			ws.addASCII(base+s, min(n, maxWordRunes), up)
+			continue
+		}
+		// a and b as wordKey has them: the first 8 bytes, zero above the
+		// word; the last 8 of a word of more than 8, else 0.
+		a, b := extract8(&x, s), extract8(&x, max(e-8, s))
+		mask, bmask := uint64(1)<<(8*min(n, 8))-1, uint64(0)
+		if n > 8 {
+			bmask = ^uint64(0)
+		}
+		a, b = a&mask, b&bmask
+		if up {
+			a, b = a|0x20*lo&mask, b|0x20*lo&bmask // lower case, and a digit as it is
+		}
+		h := shortWordHash(a, b, n)
+		key := a
+		if n > 8 {
+			key = h
+		}
+		if up {
+			ws.addUpperKey(n, a, b, key, h)
+		} else {
+			ws.addKey(textRef(base+s, n), key, h)
+		}
+	}
+	if q < size {
+		return ws.scanRuns(base + q)
+	}
+	return base + size
+}
+
+// nextHigh is the first byte of 0x80 or more in x from byte i on, or 128.
+func nextHigh(x *[9]uint64, i int) int {
+	const hi = 0x8080808080808080
+	for j := i >> 3; j < 8; j++ {
+		c := x[j] & hi
+		if j == i>>3 {
+			c &= ^uint64(0) << (i & 7 * 8)
+		}
+		if c != 0 {
+			return 8*j + bits.TrailingZeros64(c)>>3
+		}
+	}
+	return 128
+}
+
+// gather8 packs the top bits of the bytes of m into a byte, the first
+// byte's in the low bit.
+func gather8(m uint64) uint64 {
+	return (m >> 7) * 0x0102040810204080 >> 56
+}
+
+// extract8 is the 8 bytes from byte i of x.
+func extract8(x *[9]uint64, i int) uint64 {
+	j, shift := i>>3, uint(i&7)*8
+	return x[j]>>shift | x[j+1]<<(64-shift)
+}
+
+// scanRuns is scanRun from i until a byte below 0x80, where a block can
+// begin.
+func (ws *wordScan) scanRuns(i int) int {
+	i = ws.scanRun(i)
+	for i < len(ws.text) && ws.text[i] >= utf8.RuneSelf {
+		i = ws.scanRun(i)
+	}
+	return i
+}
+
+// addUpperKey adds the word of n, 2 to 16, ASCII letters and digits with
+// capitals, lower-cased: its first 8 bytes are a, its last 8 b (as
+// wordKey has them); key and h are its key and hash.
+func (ws *wordScan) addUpperKey(n int, a, b, key, h uint64) {
+	mark := len(ws.buf)
+	ws.buf = binary.LittleEndian.AppendUint64(ws.buf, a)
+	if n > 8 {
+		ws.buf = binary.LittleEndian.AppendUint64(ws.buf[:mark+n-8], b)
+	}
+	ws.buf = ws.buf[:mark+n]
+	if !ws.addKey(refInBuf|textRef(mark, n), key, h) {
+		ws.buf = ws.buf[:mark]
+	}
+}
+
+// asciiAlnum8 has the top bit set of each byte of x (8 bytes of a string,
+// the first in the low bits) that is an ASCII letter or digit, and of each
+// that is an ASCII capital.
+func asciiAlnum8(x uint64) (alnum, upper uint64) {
+	// A byte below 0x80 plus one up to 0x80 stays in its byte, so each
+	// range check of all 8 is two additions: the top bit of x+0x80-from
+	// is set from from on, that of x+0x7f-to above to.
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x7 := x &^ hi
+	l := x7 | 0x20*lo // a capital as its small letter
+	alnum = (l+(0x80-'a')*lo)&^(l+(0x7f-'z')*lo) | (x7+(0x80-'0')*lo)&^(x7+(0x7f-'9')*lo)
+	upper = (x7 + (0x80-'A')*lo) &^ (x7 + (0x7f-'Z')*lo)
+	return alnum &^ x & hi, upper &^ x & hi
+}
+
+// scanRun is scanWords at text[i:], byte by byte: it adds the words of
+// the run of letters and digits there and returns its end, or skips one
+// byte when there is none.
+func (ws *wordScan) scanRun(i int) int {
+	text := ws.text
+	start, class := i, uint8(0)
+	for i < len(text) {
+		k := wordClass[text[i]]
+		if k&wordASCII != 0 {
+			class |= k
+			i++
+			continue
+		}
+		if k == 0 {
+			break
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if notWordRune(r) {
+			break
+		}
+		class |= wordNonASCII
+		i += size
+	}
+	switch n := i - start; {
+	case n == 0:
+		i++ // a separator: ASCII, or the first byte of one (DecodeRune resyncs)
+	case n < 2:
+	case class&wordNonASCII == 0:
+		ws.addASCII(start, min(n, maxWordRunes), class&wordUpper != 0)
+	default:
+		ws.lowerRun(start, i)
+	}
+	return i
+}
+
+// addASCII adds the word text[start:start+n] of ASCII letters and digits,
+// lower-cased when upper.
+func (ws *wordScan) addASCII(start, n int, upper bool) {
+	if !upper {
+		ws.add(textRef(start, n))
+		return
+	}
+	mark := len(ws.buf)
+	ws.buf = append(ws.buf, ws.text[start:start+n]...)
+	for j := mark; j < len(ws.buf); j++ {
+		ws.buf[j] |= 0x20 // lower case, and a digit as it is
+	}
+	ws.addBuf(mark)
+}
+
+// The classes of a byte in wordClass.
+const (
+	wordASCII    = 1 << iota // an ASCII letter or digit
+	wordUpper                // an ASCII capital (with wordASCII)
+	wordNonASCII             // 0x80 or more: a rune to decode
+)
+
+// wordClass sorts bytes for scanRun; 0 is an ASCII separator.
+var wordClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+			t[c] = wordASCII
+		case 'A' <= c && c <= 'Z':
+			t[c] = wordASCII | wordUpper
+		case c >= utf8.RuneSelf:
+			t[c] = wordNonASCII
+		}
+	}
+	return t
+}()
 
 func notWordRune(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
 
@@ -468,16 +700,14 @@ type wordScan struct {
 	text  string
 	buf   []byte    // lower-cased words
 	order []wordRef // the words in order of first appearance
-	// slots is a set of words with open addressing on maphash: Words adds
-	// hundreds of words per message, which a Go map makes its biggest
-	// cost.
-	slots []wordRef
+	// slots is a set of words with open addressing on wordKey's hash:
+	// Words adds hundreds of words per message, which a Go map makes its
+	// biggest cost.
+	slots []wordSlot
 	n     int
 }
 
 var wordScans = sync.Pool{New: func() any { return new(wordScan) }}
-
-var wordSeed = maphash.MakeSeed()
 
 func (ws *wordScan) reset(text string, words int) {
 	size := 64
@@ -485,7 +715,7 @@ func (ws *wordScan) reset(text string, words int) {
 		size <<= 1
 	}
 	if cap(ws.slots) < size {
-		ws.slots = make([]wordRef, size)
+		ws.slots = make([]wordSlot, size)
 	} else {
 		ws.slots = ws.slots[:size]
 		clear(ws.slots)
@@ -497,7 +727,7 @@ func (ws *wordScan) reset(text string, words int) {
 func (ws *wordScan) release() {
 	ws.text = ""
 	// A huge message leaves no huge buffers behind.
-	if cap(ws.slots) > 1<<16 {
+	if cap(ws.slots) > 1<<15 {
 		ws.slots = nil
 	}
 	if cap(ws.buf) > 1<<16 {
@@ -556,12 +786,69 @@ func (ws *wordScan) addBuf(mark int) {
 	}
 }
 
-func (ws *wordScan) hash(r wordRef) uint64 {
-	off, end := r.span()
-	if r&refInBuf != 0 {
-		return maphash.Bytes(wordSeed, ws.buf[off:end])
+// wordSlot is a word of wordScan's set, with its key (wordKey); ref 0 is
+// free.
+type wordSlot struct {
+	ref wordRef
+	key uint64
+}
+
+// wordKeys are the random keys of wordKey's hash, so that no one can
+// write a mail whose words collide.
+var wordKeys = [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}
+
+// wordKey keys a word of wordScan's set. The key of a word of up to 8
+// bytes is the word as a little-endian number (zero above it), so that
+// words of the same length are equal when their keys are; that of a longer
+// one is its hash h. h is cheaper than maphash for short words: the word
+// read 8 or 4 bytes at a time, mixed by 128-bit multiplication (as wyhash
+// does).
+func wordKey[T string | []byte](w T) (key, h uint64) {
+	n := len(w)
+	var a, b uint64
+	switch {
+	case n > 16:
+		seed := wordKeys[2] ^ uint64(n)
+		i := 0
+		for ; n-i > 16; i += 16 {
+			seed = wordMix(load64(w, i)^wordKeys[0], load64(w, i+8)^seed)
+		}
+		h = wordMix(load64(w, n-16)^wordKeys[0], load64(w, n-8)^seed)
+		return h, h
+	case n > 8:
+		a, b = load64(w, 0), load64(w, n-8)
+		h = shortWordHash(a, b, n)
+		return h, h
+	case n >= 4:
+		a = load32(w, 0) | load32(w, n-4)<<(8*(n-4))
+	case n > 0:
+		a = uint64(w[0]) | uint64(w[n>>1])<<(8*(n>>1)) | uint64(w[n-1])<<(8*(n-1))
 	}
-	return maphash.String(wordSeed, ws.text[off:end])
+	return a, shortWordHash(a, 0, n)
+}
+
+// shortWordHash is the hash of a word of n <= 16 bytes whose first 8 bytes
+// are a (zero above the word) and last 8 b (0 for a word of up to 8).
+func shortWordHash(a, b uint64, n int) uint64 {
+	return wordMix(a^wordKeys[0], b^wordKeys[1]^uint64(n))
+}
+
+func wordMix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// load64 is s[i:i+8] as a little-endian number.
+func load64[T string | []byte](s T, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// load32 is s[i:i+4] as a little-endian number.
+func load32[T string | []byte](s T, i int) uint64 {
+	s = s[i : i+4]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }
 
 func (ws *wordScan) equal(a, b wordRef) bool {
@@ -584,33 +871,54 @@ func (ws *wordScan) equal(a, b wordRef) bool {
 
 // add adds w and reports whether it was new.
 func (ws *wordScan) add(w wordRef) bool {
-	if 2*(ws.n+1) > len(ws.slots) {
-		old := ws.slots
-		ws.slots, ws.n = make([]wordRef, 2*len(old)), 0
-		for _, o := range old {
-			if o != 0 {
-				ws.insert(o)
-			}
-		}
+	off, end := w.span()
+	var key, h uint64
+	if w&refInBuf != 0 {
+		key, h = wordKey(ws.buf[off:end])
+	} else {
+		key, h = wordKey(ws.text[off:end])
 	}
-	if !ws.insert(w) {
-		return false
-	}
-	ws.order = append(ws.order, w)
-	return true
+	return ws.addKey(w, key, h)
 }
 
-func (ws *wordScan) insert(w wordRef) bool {
+// addKey adds w, with its key and hash (wordKey), and reports whether it
+// was new.
+func (ws *wordScan) addKey(w wordRef, key, h uint64) bool {
+	if 2*(ws.n+1) > len(ws.slots) {
+		ws.grow()
+	}
 	mask := uint64(len(ws.slots) - 1)
-	for i := ws.hash(w) & mask; ; i = (i + 1) & mask {
-		switch o := ws.slots[i]; {
-		case o == 0:
-			ws.slots[i] = w
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch o := &ws.slots[i]; {
+		case o.ref == 0:
+			*o = wordSlot{w, key}
 			ws.n++
+			ws.order = append(ws.order, w)
 			return true
-		case ws.equal(o, w):
+		case o.key == key && o.ref&0xff == w&0xff && (w&0xff <= 8 || ws.equal(o.ref, w)):
 			return false
 		}
+	}
+}
+
+// grow doubles the set.
+func (ws *wordScan) grow() {
+	old := ws.slots
+	ws.slots = make([]wordSlot, 2*len(old))
+	mask := uint64(len(ws.slots) - 1)
+	for _, o := range old {
+		if o.ref == 0 {
+			continue
+		}
+		h := o.key // a word of more than 8 bytes
+		if n := int(o.ref & 0xff); n <= 8 {
+			h = shortWordHash(o.key, 0, n)
+		}
+		i := h & mask
+		for ws.slots[i].ref != 0 {
+			i = (i + 1) & mask
+		}
+		ws.slots[i] = o
 	}
 }
 

@@ -17,7 +17,9 @@ import (
 
 // marshalTicket returns the JSON of t, as json.Marshal(t) would.
 func marshalTicket(t *Ticket) ([]byte, error) {
-	b, err := appendTicketJSON(make([]byte, 0, 2048), t)
+	// About what a ticket takes: one allocation, not a doubling.
+	size := 1024 + len(t.classJSON) + 256*(len(t.Messages)+len(t.Audit))
+	b, err := appendTicketJSON(make([]byte, 0, size), t)
 	if err != nil {
 		return json.Marshal(t) // the rare value this encoder leaves to encoding/json's errors
 	}

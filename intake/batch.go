@@ -130,7 +130,9 @@ type batchFlight struct {
 // FETCH overlaps their parsing and commit. Batches are stored one at a
 // time and in UID order, as with flush.
 func (s *session) flushAsync(ctx context.Context) error {
-	// The handler stores one batch at a time: settle the one before.
+	// The handler stores one batch at a time: settle the one before,
+	// parsing this one meanwhile.
+	s.parseAhead()
 	if err := s.settle(ctx); err != nil {
 		return err
 	}
@@ -151,6 +153,28 @@ func (s *session) flushAsync(ctx context.Context) error {
 		fl.err = bh.HandleBatch(ctx, batch)
 	}()
 	return nil
+}
+
+// parseAhead parses the pending messages (Fetched.Parsed) until the batch
+// in the background is stored. The poller has fetched them and would only
+// wait; the end of a batch's storing, its last commits, leaves a core
+// free, and parsing is the one step of the next batch that does not
+// depend on what is stored.
+func (s *session) parseAhead() {
+	fl := s.flight
+	if fl == nil {
+		return
+	}
+	for _, f := range s.pending {
+		select {
+		case <-fl.done:
+			return
+		default:
+		}
+		if f.Parsed == nil && !f.HeaderOnly {
+			f.Parsed = Parse(f.Raw)
+		}
+	}
 }
 
 // dropFlight waits for a batch still in the background when a pass ends

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -114,9 +115,20 @@ func TestPollerBigMessageAlone(t *testing.T) {
 type slowBatchHandler struct {
 	*batchHandler
 	running, most atomic.Int32
+	// parsed counts the messages that came parsed (Fetched.Parsed);
+	// wrongParse those whose Parsed differs from Parse(Raw).
+	parsed, wrongParse atomic.Int32
 }
 
 func (h *slowBatchHandler) HandleBatch(ctx context.Context, fs []Fetched) error {
+	for _, f := range fs {
+		if f.Parsed != nil {
+			h.parsed.Add(1)
+			if !reflect.DeepEqual(f.Parsed, Parse(f.Raw)) {
+				h.wrongParse.Add(1)
+			}
+		}
+	}
 	n := h.running.Add(1)
 	defer h.running.Add(-1)
 	for {
@@ -133,8 +145,10 @@ func (h *slowBatchHandler) HandleBatch(ctx context.Context, fs []Fetched) error 
 // stored in the background while the poller fetches on) must keep: slow
 // batches are still stored one at a time, in UID order, each whole; a
 // failing batch among them still goes one by one; the cursor ends at the
-// last UID. (That the fetch overlaps is not observable from a handler;
-// loket-bench measures what it gains.)
+// last UID; the messages of a batch come parsed (parseAhead), as Parse
+// parses them, when the batch before took long enough. (That the fetch
+// overlaps is not observable from a handler; loket-bench measures what it
+// gains.)
 func TestPollerBatchesOverlapFetch(t *testing.T) {
 	srv := startIMAP(t)
 	for i := 1; i <= 20; i++ {
@@ -157,6 +171,14 @@ func TestPollerBatchesOverlapFetch(t *testing.T) {
 	}
 	if m := h.most.Load(); m != 1 {
 		t.Errorf("%d batches stored at once, want 1", m)
+	}
+	// Each batch takes 20 ms; the next 4 messages are fetched well
+	// within that, so most of them come parsed.
+	if n := h.parsed.Load(); n == 0 {
+		t.Error("no message came parsed while the batch before was stored")
+	}
+	if n := h.wrongParse.Load(); n != 0 {
+		t.Errorf("%d messages came parsed differently from Parse(Raw)", n)
 	}
 	h.mu.Lock()
 	batches := fmt.Sprint(h.batches)

@@ -200,6 +200,11 @@ type Fetched struct {
 	// Backlog says the message was in the folder before Loket first looked
 	// at it and InitialSync is "import-silent": store it, send nothing.
 	Backlog bool
+	// Parsed, when not nil, is Parse(Raw), done by the poller while the
+	// batch before was being stored (batch.go, parseAhead). A
+	// BatchHandler may take it instead of parsing Raw, and must not
+	// change it.
+	Parsed *Message
 }
 
 // Handler receives what a Poller fetches. The workflow implements it.

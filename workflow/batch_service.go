@@ -223,13 +223,17 @@ func (s *Service) afterCommit(f *commitFlight) {
 	}
 }
 
-// parseAll parses the messages in parallel.
+// parseAll parses the messages in parallel, but for those the poller
+// parsed already (Fetched.Parsed).
 func parseAll(fs []intake.Fetched) []*intake.Message {
 	msgs := make([]*intake.Message, len(fs))
 	parallel(len(fs), func(i int) {
-		if fs[i].HeaderOnly {
+		switch {
+		case fs[i].Parsed != nil && !fs[i].HeaderOnly:
+			msgs[i] = fs[i].Parsed
+		case fs[i].HeaderOnly:
 			msgs[i] = intake.ParseHeader(fs[i].Raw, fs[i].Size)
-		} else {
+		default:
 			msgs[i] = intake.Parse(fs[i].Raw)
 		}
 	})

@@ -75,13 +75,23 @@ func TestHandleBatchAsOneByOne(t *testing.T) {
 	// Batches of 7 committed whole, and batches of 40 committed in chunks
 	// of 2, so that chunks are classified while others commit, and the
 	// follow-up's chunk waits for its request's commit.
-	for _, c := range []struct{ batch, chunk int }{{7, commitChunk}, {40, 2}} {
-		t.Run(fmt.Sprintf("batch%d-chunk%d", c.batch, c.chunk), func(t *testing.T) {
+	// And batches whose messages the poller parsed already.
+	for _, c := range []struct {
+		batch, chunk int
+		parsed       bool
+	}{{7, commitChunk, false}, {40, 2, false}, {40, 2, true}} {
+		t.Run(fmt.Sprintf("batch%d-chunk%d-parsed%v", c.batch, c.chunk, c.parsed), func(t *testing.T) {
 			defer func(old int) { commitChunk = old }(commitChunk)
 			commitChunk = c.chunk
 			batched := newFixture(t)
 			svc2 := batched.service()
-			for b := range slices.Chunk(fetched(), c.batch) {
+			fs := fetched()
+			for i := range fs {
+				if c.parsed {
+					fs[i].Parsed = intake.Parse(fs[i].Raw)
+				}
+			}
+			for b := range slices.Chunk(fs, c.batch) {
 				if err := svc2.HandleBatch(context.Background(), b); err != nil {
 					t.Fatal(err)
 				}
@@ -97,6 +107,31 @@ func TestHandleBatchAsOneByOne(t *testing.T) {
 		})
 	}
 	t.Logf("%d messages", len(raws))
+}
+
+// TestHandleBatchTakesParsed: a message the poller parsed already
+// (Fetched.Parsed) is not parsed again.
+func TestHandleBatchTakesParsed(t *testing.T) {
+	f := newFixture(t)
+	raw := []byte("From: Marloes <m.duinkerk@swv.example>\r\nTo: ondersteuningpassendonderwijs@poraad.nl\r\nSubject: Clinic aanvragen\r\n" +
+		"Message-ID: <parsed-1@swv.example>\r\n\r\nWij willen graag een clinic aanvragen voor ons team.\r\n")
+	parsed := intake.Parse(raw)
+	parsed.Subject = "Vooraf gelezen"
+	fs := []intake.Fetched{{Mailbox: "ondersteuning", UIDValidity: 7, UID: 1, Raw: raw, Size: int64(len(raw)), Parsed: parsed}}
+	if err := f.service().HandleBatch(context.Background(), fs); err != nil {
+		t.Fatal(err)
+	}
+	ref, ok := f.store.TicketForMessageID("parsed-1@swv.example")
+	if !ok {
+		t.Fatal("no ticket")
+	}
+	tk, err := f.store.Ticket(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Subject != "Vooraf gelezen" {
+		t.Errorf("subject %q: the message was parsed again", tk.Subject)
+	}
 }
 
 // TestRecordStoredOnce checks that a message record read back is whole

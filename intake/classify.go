@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"mime"
 	"regexp"
@@ -85,6 +86,8 @@ type Classifier struct {
 	// lists, and their numbers in it per id of their first word.
 	termRefs     []termRef
 	termsByFirst [][]int32
+	// The intent, deferring and past phrases per id of their first word.
+	phrasesByFirst [][]phraseRef
 
 	// Reason texts worked out once: per type in the order of Types, per
 	// adjustRules.
@@ -233,8 +236,36 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 		c.near[i].bMask = idMasks(c.near[i].bIDs)
 		c.near[i].ruleText = "near:" + c.near[i].rule.Name + ":" + string(c.near[i].rule.Type)
 	}
-	c.words.index()
+	// The patterns whose positions a document lists: first words of
+	// phrases and words a near rule starts from.
+	anchor := make([]bool, len(c.words.pats))
+	for _, t := range Types {
+		for i := range c.terms[t] {
+			anchor[c.terms[t][i].pat.ids[0]] = true
+		}
+	}
+	for _, list := range [][]pattern{c.intents, c.defers, c.pasts} {
+		for i := range list {
+			anchor[list[i].ids[0]] = true
+		}
+	}
+	for i := range c.near {
+		for _, id := range c.near[i].aIDs {
+			anchor[id] = true
+		}
+	}
+	c.words.index(anchor)
 	c.termsByFirst = make([][]int32, len(c.words.pats))
+	c.phrasesByFirst = make([][]phraseRef, len(c.words.pats))
+	for _, l := range [...]struct {
+		flag uint8
+		list []pattern
+	}{{clauseIntent, c.intents}, {clauseDefer, c.defers}, {clausePast, c.pasts}} {
+		for j := range l.list {
+			p := &l.list[j]
+			c.phrasesByFirst[p.ids[0]] = append(c.phrasesByFirst[p.ids[0]], phraseRef{flag: l.flag, j: int32(j), pat: p})
+		}
+	}
 	for tix, t := range Types {
 		for i := range c.terms[t] {
 			if term := &c.terms[t][i]; term.weight != 0 {
@@ -440,8 +471,8 @@ func (c *Classifier) autoRules(m *Message, h msgHeader, fsubj string) ([]Reason,
 	if strings.EqualFold(m.ContentType, "multipart/report") && m.ReportType != "" && !strings.EqualFold(m.ReportType, "delivery-status") {
 		rs = append(rs, Reason{Rule: "header:content-type", Detail: "multipart/report; report-type=" + m.ReportType, Weight: 1})
 	}
-	if from := strings.ToLower(m.From.Address); from != "" && slices.Contains(c.own, from) {
-		rs = append(rs, Reason{Rule: "from:own-address", Detail: from + " (loop protection)", Weight: 1})
+	if m.From.Address != "" && c.isOwnAddress(m.From.Address) {
+		rs = append(rs, Reason{Rule: "from:own-address", Detail: strings.ToLower(m.From.Address) + " (loop protection)", Weight: 1})
 	}
 	autoSubject := false
 	s := strings.TrimLeft(fsubj, " [")
@@ -453,12 +484,9 @@ func (c *Classifier) autoRules(m *Message, h msgHeader, fsubj string) ([]Reason,
 		}
 	}
 	if !autoSubject {
-		for _, p := range autoSubjectPhrases {
-			if strings.Contains(fsubj, p) {
-				rs = append(rs, Reason{Rule: "subject:auto-reply", Detail: p, Weight: 1})
-				autoSubject = true
-				break
-			}
+		if p, ok := autoSubjectIndex.first(fsubj); ok {
+			rs = append(rs, Reason{Rule: "subject:auto-reply", Detail: p, Weight: 1})
+			autoSubject = true
 		}
 	}
 	// Weak signals.
@@ -485,6 +513,35 @@ func (c *Classifier) autoRules(m *Message, h msgHeader, fsubj string) ([]Reason,
 		sum += r.Weight
 	}
 	return rs, sum >= 1
+}
+
+// isOwnAddress reports whether c.own has a in lower case, without
+// building it when a is ASCII.
+func (c *Classifier) isOwnAddress(a string) bool {
+	if !isASCII(a) {
+		return slices.Contains(c.own, strings.ToLower(a))
+	}
+	for _, o := range c.own {
+		if len(o) != len(a) {
+			continue
+		}
+		i := 0
+		for i < len(a) && lowerASCII(a[i]) == o[i] {
+			i++
+		}
+		if i == len(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerASCII returns the ASCII byte c in lower case.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // knownThread returns the first Message-ID of In-Reply-To, then References
@@ -773,9 +830,7 @@ func (c *Classifier) classifyNewInto(m *Message, prior Type, cl *Classification,
 	tb := tokenBufs.Get().(*[]token)
 	doc := tokenizeDocInto(*tb, rq.subject, rq.body, rq.rest)
 	defer func() {
-		// The tokens are substrings of one folded text, which a pooled
-		// buffer keeps until it is used again or the pool is emptied:
-		// cheaper than clearing every token. No token is read again.
+		// The tokens hold no pointers: nothing to clear.
 		if toks := doc.toks; cap(toks) <= 1<<16 {
 			*tb = toks[:0]
 			tokenBufs.Put(tb)
@@ -1205,11 +1260,17 @@ func foldedPrefix(s string) int {
 
 // appendFold appends foldText(s) to dst.
 func appendFold(dst []byte, s string) []byte {
+	return appendFoldUntil(dst, s, math.MaxInt)
+}
+
+// appendFoldUntil appends foldText(s) to dst rune by rune until dst holds
+// at least limit bytes or s ends.
+func appendFoldUntil(dst []byte, s string, limit int) []byte {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s) && len(dst) < limit; {
 		// Eight ASCII bytes at a time, as in foldedPrefix: upper case
-		// gets bit 5.
-		for ; len(s)-i >= 8; i += 8 {
+		// gets bit 5. Not past limit, which rune by rune stops at.
+		for ; len(s)-i >= 8 && len(dst) <= limit-8; i += 8 {
 			b := s[i : i+8]
 			w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 				uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
@@ -1219,7 +1280,7 @@ func appendFold(dst []byte, s string) []byte {
 			upper := (w + (0x80-'A')*ones) &^ (w + (0x80-'Z'-1)*ones) & high
 			dst = binary.LittleEndian.AppendUint64(dst, w|upper>>2)
 		}
-		if i == len(s) {
+		if i == len(s) || len(dst) >= limit {
 			break
 		}
 		if c := s[i]; c < utf8.RuneSelf {
@@ -1387,17 +1448,26 @@ func wordsOf(s string) []string {
 	return strings.FieldsFunc(foldText(s), func(r rune) bool { return !isWordRune(r) || r == '_' })
 }
 
-// token is one word of a document with its zone and clause.
+// token is one word of a document, folded at start:end of its text
+// (doc.word), with its zone and clause. It holds no pointer: the garbage
+// collector need not look at token lists.
 type token struct {
-	w      string
-	zone   int // 0 subject, 1 first paragraph, 2 rest of the body
-	clause int
+	start, end int32
+	zone       int // 0 subject, 1 first paragraph, 2 rest of the body
+	clause     int
 }
 
 type doc struct {
 	toks []token
 	ix   *docIndex // set by Classifier.index
 	text *docText  // holds the bytes of the tokens
+}
+
+// word returns the folded text of the token at position i, a view of
+// d.text valid until d.release.
+func (d *doc) word(i int) string {
+	t := d.toks[i]
+	return unsafe.String(&d.text.buf[t.start], int(t.end-t.start))
 }
 
 // release gives the buffer that holds the tokens' text, and d itself,
@@ -1409,10 +1479,53 @@ func (d *doc) release() {
 	}
 }
 
-var (
-	emailRe = regexp.MustCompile(`[^\s<>()\[\]"',;:]+@[^\s<>()\[\]"',;:]+`)
-	urlRe   = regexp.MustCompile(`(?i)(?:https?://|www\.)[^\s<>()\[\]"]+`)
-)
+var urlRe = regexp.MustCompile(`(?i)(?:https?://|www\.)[^\s<>()\[\]"]+`)
+
+// replaceEmails replaces every e-mail address in s by a space, as
+// emailRe.ReplaceAllString(s, " ") of the regular expression
+//
+//	[^\s<>()\[\]"',;:]+@[^\s<>()\[\]"',;:]+
+//
+// does (emailRe in classify_test.go): a match is a whole run of bytes
+// that are not one of those delimiters ('@' is none), when an '@' in it
+// has a byte of the run before and after it.
+func replaceEmails(s string) string {
+	var b []byte
+	last := 0 // end of the text copied to b
+	for i := 0; i < len(s); {
+		if emailDelim[s[i]] {
+			i++
+			continue
+		}
+		start := i
+		email := false
+		for ; i < len(s) && !emailDelim[s[i]]; i++ {
+			if s[i] == '@' && i > start && i+1 < len(s) && !emailDelim[s[i+1]] {
+				email = true
+			}
+		}
+		if email {
+			if b == nil {
+				b = make([]byte, 0, len(s))
+			}
+			b = append(append(b, s[last:start]...), ' ')
+			last = i
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+// emailDelim marks the bytes that end an e-mail address for
+// replaceEmails: white space as \s of regexp means it, and <>()[]"',;:.
+var emailDelim = func() (set [256]bool) {
+	for _, c := range []byte(" \t\n\f\r<>()[]\"',;:") {
+		set[c] = true
+	}
+	return set
+}()
 
 // tokenizeDoc builds the token list of subject, body (whose first
 // paragraph after the salutation is the lead zone) and rest (body zone).
@@ -1427,7 +1540,7 @@ func tokenizeDocInto(buf []token, subject string, body, rest []string) *doc {
 	t := docTexts.Get().(*docText)
 	t.doc = doc{toks: buf[:0]}
 	d := &t.doc
-	t.buf, t.spans = t.buf[:0], t.spans[:0]
+	t.buf = t.buf[:0]
 	clause := 0
 	t.subject[0] = subject
 	t.add(t.subject[:], 0, &clause)
@@ -1453,31 +1566,21 @@ func tokenizeDocInto(buf []token, subject string, body, rest []string) *doc {
 	clear(paras)
 	t.paras = paras[:0]
 	t.subject[0] = ""
-	// The folded text of every token as one string, without a copy: t.buf
-	// is not written again until d.release gives t back.
-	text := unsafe.String(unsafe.SliceData(t.buf), len(t.buf))
-	d.toks = slices.Grow(d.toks, len(t.spans))
-	for _, sp := range t.spans {
-		d.toks = append(d.toks, token{w: text[sp.start:sp.end], zone: int(sp.zone), clause: int(sp.clause)})
-	}
+	// Eight bytes to spare after the text: keyAt reads eight bytes at a
+	// time.
+	t.buf = slices.Grow(t.buf, 8)
 	d.text = t
 	return d
 }
 
-// docText is the folded text of a document while it is tokenised, and
-// its tokens as spans of it until the text is one string.
+// docText is the folded text of a document, which its tokens are offsets
+// in.
 type docText struct {
-	buf   []byte
-	spans []tokenSpan
+	buf []byte
 
 	doc     doc        // the document, whose tokens are in buf
 	paras   [][]string // scratch for paragraphs
 	subject [1]string  // the subject as the lines of its paragraph
-}
-
-type tokenSpan struct {
-	start, end, clause int32
-	zone               uint8
 }
 
 var docTexts = sync.Pool{New: func() any { return new(docText) }}
@@ -1524,6 +1627,20 @@ func paragraphsInto(out [][]string, lines []string) [][]string {
 // isSalutation reports whether line opens the mail ("Geachte heer,
 // mevrouw,", "Beste projectleiders,", "Goedemorgen,", "Dear colleagues,").
 func isSalutation(line string) bool {
+	// Every salutation starts with one of a few letters: most lines are
+	// ruled out by their first word's first byte when it is ASCII.
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if c >= utf8.RuneSelf {
+			break // the rune may fold to a letter: look at the whole line
+		}
+		if asciiClass[c] == classWord {
+			if !salutationStarts[c|0x20] {
+				return false
+			}
+			break
+		}
+	}
 	if countWordsFold(line, 9) > 8 {
 		return false // cheaper than folding a long line
 	}
@@ -1555,6 +1672,14 @@ func isSalutation(line string) bool {
 	}
 	return false
 }
+
+// salutationStarts marks the first bytes of salutationWords.
+var salutationStarts = func() (set [256]bool) {
+	for _, w := range salutationWords {
+		set[w[0]] = true
+	}
+	return set
+}()
 
 // appendLowerASCII appends the ASCII text s in lower case to dst: its
 // foldText.
@@ -1608,7 +1733,7 @@ func (t *docText) add(lines []string, z int, clause *int) {
 	*clause++
 	for _, text := range lines {
 		if strings.IndexByte(text, '@') >= 0 {
-			text = emailRe.ReplaceAllString(text, " ")
+			text = replaceEmails(text)
 		}
 		if mayHaveURL(text) {
 			text = urlRe.ReplaceAllString(text, " ")
@@ -1625,8 +1750,7 @@ func (t *docText) add(lines []string, z int, clause *int) {
 				if start < 0 {
 					start = i
 				}
-				for i++; i < len(folded) && asciiClass[folded[i]] == classWord; i++ {
-				}
+				i = asciiWordEnd(folded, i+1)
 				continue
 			}
 			if c >= utf8.RuneSelf {
@@ -1659,9 +1783,32 @@ func (t *docText) add(lines []string, z int, clause *int) {
 	*clause++
 }
 
-// addToken adds the token folded into t at start:end.
+// asciiWordEnd returns the index of the first byte of b from i on that is
+// not an ASCII word byte (asciiClass), looking at eight bytes at a time.
+func asciiWordEnd(b []byte, i int) int {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	for ; len(b)-i >= 8; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if w&high != 0 {
+			break
+		}
+		// Without a high bit no byte carries, as in foldedPrefix.
+		word := (w+(0x80-'a')*ones)&^(w+(0x80-'z'-1)*ones) |
+			(w+(0x80-'A')*ones)&^(w+(0x80-'Z'-1)*ones) |
+			(w+(0x80-'0')*ones)&^(w+(0x80-'9'-1)*ones)
+		if other := ^word & high; other != 0 {
+			return i + bits.TrailingZeros64(other)>>3
+		}
+	}
+	for i < len(b) && asciiClass[b[i]] == classWord {
+		i++
+	}
+	return i
+}
+
+// addToken adds the token folded into t.buf at start:end.
 func (t *docText) addToken(start, end, z, clause int) {
-	t.spans = append(t.spans, tokenSpan{start: int32(start), end: int32(end), clause: int32(clause), zone: uint8(z)})
+	t.doc.toks = append(t.doc.toks, token{start: int32(start), end: int32(end), zone: z, clause: clause})
 }
 
 // Classes of ASCII bytes for docText.add: a word rune other than '_', a
@@ -1747,7 +1894,7 @@ func (d *doc) negated(pos, n int) bool {
 		if d.toks[i].clause != cl {
 			break
 		}
-		if slices.Contains(negationWords, d.toks[i].w) {
+		if slices.Contains(negationWords, d.word(i)) {
 			return true
 		}
 	}
@@ -1755,7 +1902,7 @@ func (d *doc) negated(pos, n int) bool {
 		if d.toks[i].clause != cl {
 			break
 		}
-		if w := d.toks[i].w; w == "niet" || w == "not" {
+		if w := d.word(i); w == "niet" || w == "not" {
 			return true
 		}
 	}
@@ -1788,8 +1935,10 @@ func (d *doc) intents(intents []pattern, words []typeWord) []string {
 	// The type words per clause, in the order of words (ties go to the
 	// first): a list from head[clause] on through next.
 	var head, next []int32
-	for i := range d.toks {
-		if j := d.ix.intentAt[i]; j >= 0 {
+	for wi, bs := range d.ix.intentPos {
+		for ; bs != 0; bs &= bs - 1 {
+			i := wi*64 + bits.TrailingZeros64(bs)
+			j := d.ix.intentAt[i] - 1
 			if head == nil {
 				head, next = d.ix.clauseWords(d, words)
 			}

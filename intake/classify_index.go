@@ -1,13 +1,15 @@
 package intake
 
 import (
-	"bytes"
+	"cmp"
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The classifier's phrase matching, indexed. Every word pattern of every
@@ -38,35 +40,76 @@ type wordIndex struct {
 	prefixHeadLen, suffixTailLen int
 
 	// known numbers the words of exact patterns; knownIDs lists per known
-	// word every pattern that matches it, exact or not.
-	known    map[string]int32
-	knownIDs [][]int
-	// knownTab is known as an open-addressing table by knownHash, for
+	// word every pattern that matches it, exact or not, knownAnchors those
+	// of them that are anchors.
+	known        map[string]int32
+	knownIDs     [][]int
+	knownAnchors [][]int
+
+	// anchor marks the patterns whose positions a document lists
+	// (docIndex.at).
+	anchor []bool
+	// knownTab is known as an open-addressing table by tokenSlot, for
 	// lookups without a map: per slot the number of a known word + 1, or
-	// 0 when empty; knownWords lists the known words by number.
+	// 0 when empty; knownWords lists the known words by number, knownKeys
+	// their tokenKey.
 	knownTab   [1 << knownBits]int32
 	knownWords []string
+	knownKeys  []uint64
+	knownMax   int // the length of the longest known word
 
 	// affixBits has a bit per hash of every key of prefixHeads and
 	// suffixTails: most tokens are ruled out without a map lookup.
-	affixBits [1 << 16 / 64]uint64
+	affixBits [1 << affixHashBits / 64]uint64
+	// affixRank counts the bits of affixBits before each of its words;
+	// affixBuckets lists per set bit, in order, the heads and tails of
+	// that hash with their patterns: prefixHeads and suffixTails without
+	// a map lookup.
+	affixRank    [1 << affixHashBits / 64]uint16
+	affixBuckets [][]affixHead
 }
 
-// affixHash hashes a head or tail of at most four bytes to 16 bits.
-func affixHash(s string, prefix bool) uint32 {
-	var v uint32
-	for i := 0; i < len(s); i++ {
-		v = v<<8 | uint32(s[i])
-	}
+// affixHead is a key of prefixHeads (prefix) or suffixTails with the "s*"
+// or "*s" patterns whose s starts or ends with it, by ascending length of
+// s.
+type affixHead struct {
+	key    uint32 // tokenKey of the head or tail
+	prefix bool
+	pats   []affixPat
+}
+
+type affixPat struct {
+	s   string
+	ids []int
+}
+
+// affixHashBits is the size of affixHash in bits: small enough for its
+// tables to stay in the cache, large enough to rule out most tokens.
+const affixHashBits = 12
+
+// affixHash hashes a head or tail of at most four bytes, packed by
+// tokenKey, to affixHashBits.
+func affixHash(k uint32, prefix bool) uint32 {
 	if prefix {
-		v ^= 0x5bd1e995
+		k ^= 0x5bd1e995
 	}
-	return (v * 0x9e3779b1) >> 16
+	return (k * 0x9e3779b1) >> (32 - affixHashBits)
 }
 
-func (x *wordIndex) mayHaveAffix(s string, prefix bool) bool {
-	h := affixHash(s, prefix)
-	return x.affixBits[h>>6]&(1<<(h&63)) != 0
+// affixPats returns the patterns of the head (prefix) or tail whose
+// tokenKey is key.
+func (x *wordIndex) affixPats(key uint32, prefix bool) []affixPat {
+	h := affixHash(key, prefix)
+	w, bit := h>>6, uint64(1)<<(h&63)
+	if x.affixBits[w]&bit == 0 {
+		return nil
+	}
+	for _, e := range x.affixBuckets[int(x.affixRank[w])+bits.OnesCount64(x.affixBits[w]&(bit-1))] {
+		if e.prefix == prefix && e.key == key {
+			return e.pats
+		}
+	}
+	return nil
 }
 
 func newWordIndex() *wordIndex {
@@ -103,17 +146,49 @@ func (x *wordIndex) intern(w wordPat) int {
 	return id
 }
 
-// index builds prefixHeads and suffixTails once every pattern is interned.
-func (x *wordIndex) index() {
+// index builds prefixHeads, suffixTails and the tables of known words
+// once every pattern is interned; anchor marks the patterns whose
+// positions a document lists.
+func (x *wordIndex) index(anchor []bool) {
+	x.anchor = anchor
 	x.prefixHeads, x.prefixHeadLen = lengthsBy(x.prefix, x.prefixLens, func(s string, n int) string { return s[:n] })
 	x.suffixTails, x.suffixTailLen = lengthsBy(x.suffix, x.suffixLens, func(s string, n int) string { return s[len(s)-n:] })
 	for k := range x.prefixHeads {
-		h := affixHash(k, true)
+		h := affixHash(uint32(tokenKey(k)), true)
 		x.affixBits[h>>6] |= 1 << (h & 63)
 	}
 	for k := range x.suffixTails {
-		h := affixHash(k, false)
+		h := affixHash(uint32(tokenKey(k)), false)
 		x.affixBits[h>>6] |= 1 << (h & 63)
+	}
+	n := 0
+	for w, set := range x.affixBits {
+		x.affixRank[w] = uint16(n)
+		n += bits.OnesCount64(set)
+	}
+	x.affixBuckets = make([][]affixHead, n)
+	for _, a := range [...]struct {
+		heads  map[string][]int
+		pats   map[string][]int
+		prefix bool
+	}{{x.prefixHeads, x.prefix, true}, {x.suffixTails, x.suffix, false}} {
+		keys := make([]string, 0, len(a.heads))
+		for k := range a.heads {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			e := affixHead{key: uint32(tokenKey(k)), prefix: a.prefix}
+			for s, ids := range a.pats {
+				if a.prefix && strings.HasPrefix(s, k) || !a.prefix && strings.HasSuffix(s, k) {
+					e.pats = append(e.pats, affixPat{s: s, ids: ids})
+				}
+			}
+			slices.SortFunc(e.pats, func(p, q affixPat) int { return cmp.Or(len(p.s)-len(q.s), strings.Compare(p.s, q.s)) })
+			h := affixHash(e.key, a.prefix)
+			b := int(x.affixRank[h>>6]) + bits.OnesCount64(x.affixBits[h>>6]&(1<<(h&63)-1))
+			x.affixBuckets[b] = append(x.affixBuckets[b], e)
+		}
 	}
 	words := make([]string, 0, len(x.exact))
 	for w := range x.exact {
@@ -124,12 +199,16 @@ func (x *wordIndex) index() {
 		panic("classifier: too many words for knownTab")
 	}
 	x.knownWords = words
+	x.knownKeys = make([]uint64, len(words))
 	x.known = make(map[string]int32, len(words))
 	x.knownIDs = make([][]int, len(words))
+	x.knownAnchors = make([][]int, len(words))
 	set := make([]uint64, (len(x.pats)+63)/64)
 	for k, w := range words {
 		x.known[w] = int32(k)
-		h := knownHash(w)
+		x.knownKeys[k] = tokenKey(w)
+		x.knownMax = max(x.knownMax, len(w))
+		h := tokenSlot(x.knownKeys[k], len(w), knownBits)
 		for x.knownTab[h] != 0 {
 			h = (h + 1) & (1<<knownBits - 1)
 		}
@@ -137,6 +216,11 @@ func (x *wordIndex) index() {
 		clear(set)
 		x.matches(w, set)
 		x.knownIDs[k] = appendSetIDs(nil, set)
+		for _, id := range x.knownIDs[k] {
+			if x.anchor[id] {
+				x.knownAnchors[k] = append(x.knownAnchors[k], id)
+			}
+		}
 	}
 }
 
@@ -144,28 +228,54 @@ func (x *wordIndex) index() {
 // it is used.
 const knownBits = 12
 
-// knownHash hashes a token (not empty) to a slot of knownTab.
-func knownHash(w string) uint32 { return tokenHash(w, 0x85ebca6b, knownBits) }
-
-// tokenHash hashes a token (not empty) to bits bits from its length and
-// four of its bytes, multiplied by the odd constant mul.
-func tokenHash(w string, mul uint32, bits int) uint32 {
-	v := uint32(len(w))<<24 | uint32(w[0])<<16 | uint32(w[len(w)/2])<<8 | uint32(w[len(w)-1])
-	if len(w) > 3 {
-		v ^= uint32(w[1]) << 4
+// tokenKey packs the first eight bytes of a token (fewer for a shorter
+// one) into an integer, the first in the low byte: two tokens of the same
+// length up to eight bytes are equal when their keys are.
+func tokenKey(w string) uint64 {
+	if len(w) >= 8 {
+		return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 	}
-	return (v * mul) >> (32 - bits)
+	var k uint64
+	for i := len(w) - 1; i >= 0; i-- {
+		k = k<<8 | uint64(w[i])
+	}
+	return k
 }
 
-// lookupKnown returns the number of the known word w (not empty): x.known
-// without a map lookup.
-func (x *wordIndex) lookupKnown(w string) (int32, bool) {
-	for h := knownHash(w); ; h = (h + 1) & (1<<knownBits - 1) {
+// keyAt is tokenKey(string(b[i:i+n])) for b with eight bytes of
+// capacity after i: one load instead of one per byte.
+func keyAt(b []byte, i, n int) uint64 {
+	k := binary.LittleEndian.Uint64(b[i : i+8])
+	if n < 8 {
+		k &= 1<<(8*n) - 1
+	}
+	return k
+}
+
+// tokenSlot hashes a token of length n and tokenKey key to bits bits.
+func tokenSlot(key uint64, n, bits int) uint32 {
+	return uint32(((key ^ uint64(n)<<59) * 0x9e3779b97f4a7c15) >> (64 - bits))
+}
+
+// sameToken reports whether the tokens a and b, of the same tokenKey,
+// are equal.
+func sameToken(a, b string) bool {
+	return len(a) == len(b) && (len(a) <= 8 || a[8:] == b[8:])
+}
+
+// lookupKnown returns the number of the known word w (not empty), whose
+// tokenKey is key: x.known without a map lookup.
+func (x *wordIndex) lookupKnown(w string, key uint64) (int32, bool) {
+	if len(w) > x.knownMax {
+		return 0, false
+	}
+	for h := tokenSlot(key, len(w), knownBits); ; h = (h + 1) & (1<<knownBits - 1) {
 		k := x.knownTab[h]
 		if k == 0 {
 			return 0, false
 		}
-		if x.knownWords[k-1] == w {
+		if x.knownKeys[k-1] == key && sameToken(x.knownWords[k-1], w) {
 			return k - 1, true
 		}
 	}
@@ -183,26 +293,39 @@ func appendSetIDs(ids []int, set []uint64) []int {
 }
 
 // appendAffixIDs appends the ids of the "s*", "*s" and "*s*" patterns
-// that match tok, each once.
-func (x *wordIndex) appendAffixIDs(ids []int, tok string) []int {
-	if n := x.prefixHeadLen; n > 0 && len(tok) >= n && x.mayHaveAffix(tok[:n], true) {
-		for _, l := range x.prefixHeads[tok[:n]] {
-			if l > len(tok) {
+// that match tok, whose tokenKey is key, each once.
+func (x *wordIndex) appendAffixIDs(ids []int, tok string, key uint64) []int {
+	// By ascending length, as prefixHeads and suffixTails list them: at
+	// each length only one pattern can match.
+	if n := x.prefixHeadLen; n > 0 && len(tok) >= n {
+		for _, p := range x.affixPats(uint32(key)&(1<<(8*n)-1), true) {
+			if len(p.s) > len(tok) {
 				break
 			}
-			ids = append(ids, x.prefix[tok[:l]]...)
+			if tok[:len(p.s)] == p.s {
+				ids = append(ids, p.ids...)
+			}
 		}
 	}
-	if n := x.suffixTailLen; n > 0 && len(tok) >= n && x.mayHaveAffix(tok[len(tok)-n:], false) {
-		for _, l := range x.suffixTails[tok[len(tok)-n:]] {
-			if l > len(tok) {
+	if n := x.suffixTailLen; n > 0 && len(tok) >= n {
+		tail := tok[len(tok)-n:]
+		var tk uint32
+		if n == 4 {
+			tk = uint32(tail[0]) | uint32(tail[1])<<8 | uint32(tail[2])<<16 | uint32(tail[3])<<24
+		} else {
+			tk = uint32(tokenKey(tail))
+		}
+		for _, p := range x.affixPats(tk, false) {
+			if len(p.s) > len(tok) {
 				break
 			}
-			ids = append(ids, x.suffix[tok[len(tok)-l:]]...)
+			if tok[len(tok)-len(p.s):] == p.s {
+				ids = append(ids, p.ids...)
+			}
 		}
 	}
 	for _, id := range x.contains {
-		if strings.Contains(tok, x.pats[id].s) {
+		if s := x.pats[id].s; len(tok) >= len(s) && strings.Contains(tok, s) {
 			ids = append(ids, id)
 		}
 	}
@@ -296,13 +419,14 @@ type docIndex struct {
 	// would have to know of.
 	cache   [1 << tokenSlotBits]tokenEntry
 	gen     uint32
-	idStore []int // the ids of cached tokens that are not known words
+	idStore []int // the anchor ids of cached tokens that are not known words
 
-	at       [][]int // per word pattern id: positions, ascending
-	clause   []uint8 // per clause number: clause flags
-	intentAt []int   // per position: first intent phrase matching there, or -1
-	touched  []int   // word pattern ids with positions in at
-	ids      []int   // scratch
+	at        [][]int  // per anchor word pattern id: positions, ascending
+	clause    []uint8  // per clause number: clause flags
+	intentAt  []int32  // per position: 1 + first intent phrase matching there, or 0
+	intentPos []uint64 // bit set of the positions with an intent phrase
+	touched   []int    // anchor word pattern ids with positions in at
+	ids       []int    // scratch
 
 	// Scratch for classifyNew and doc.intents.
 	found      []int
@@ -314,18 +438,17 @@ type docIndex struct {
 }
 
 type tokenEntry struct {
+	key          uint64 // tokenKey of the token
+	n            int32  // length of the token
 	gen          uint32
-	pos          int32 // of the token in the document
+	start        int32 // of the token in the document's text
 	set          int32
 	known        int32 // index of a known word, or -1 for idStore[idOff:idEnd]
 	idOff, idEnd int32
 }
 
 // tokenSlotBits is the size of docIndex.cache in bits.
-const tokenSlotBits = 10
-
-// tokenSlot returns the cache slot of token w (not empty).
-func tokenSlot(w string) uint32 { return tokenHash(w, 0x9e3779b1, tokenSlotBits) }
+const tokenSlotBits = 9
 
 // clauseWords lists the words per clause of d: head[clause] is the first
 // index into words, next[k] the one after k, -1 ends a list; each list is
@@ -384,15 +507,19 @@ func (c *Classifier) index(d *doc) {
 	}
 	ids := ix.ids[:0]
 	maxClause := 0
+	buf := d.text.buf
+	text := unsafe.String(unsafe.SliceData(buf), len(buf))
 	for i, t := range d.toks {
 		maxClause = max(maxClause, t.clause)
-		e := &ix.cache[tokenSlot(t.w)]
-		if e.gen != ix.gen || d.toks[e.pos].w != t.w {
+		w := text[t.start:t.end]
+		key := keyAt(buf, int(t.start), len(w))
+		e := &ix.cache[tokenSlot(key, len(w), tokenSlotBits)]
+		if e.gen != ix.gen || e.key != key || int(e.n) != len(w) || len(w) > 8 && text[e.start+8:e.start+e.n] != w[8:] {
 			// A known word has its patterns listed; any other token is
 			// matched against the patterns with '*', and most match
 			// none.
-			*e = tokenEntry{gen: ix.gen, pos: int32(i), known: -1}
-			if k, ok := x.lookupKnown(t.w); ok {
+			*e = tokenEntry{key: key, n: int32(len(w)), gen: ix.gen, start: t.start, known: -1}
+			if k, ok := x.lookupKnown(w, key); ok {
 				e.known = k
 				if s := ix.knownSet[k]; s >= 0 {
 					e.set = s
@@ -401,16 +528,20 @@ func (c *Classifier) index(d *doc) {
 					ix.knownSet[k] = e.set
 					ix.knownTouched = append(ix.knownTouched, k)
 				}
-			} else if ids = x.appendAffixIDs(ids[:0], t.w); len(ids) > 0 {
+			} else if ids = x.appendAffixIDs(ids[:0], w, key); len(ids) > 0 {
 				e.set = int32(ix.newSet(ids))
 				e.idOff = int32(len(ix.idStore))
-				ix.idStore = append(ix.idStore, ids...)
+				for _, id := range ids {
+					if x.anchor[id] {
+						ix.idStore = append(ix.idStore, id)
+					}
+				}
 				e.idEnd = int32(len(ix.idStore))
 			}
 		}
 		tokIDs := ix.idStore[e.idOff:e.idEnd]
 		if e.known >= 0 {
-			tokIDs = x.knownIDs[e.known]
+			tokIDs = x.knownAnchors[e.known]
 		}
 		tokSet = append(tokSet, int(e.set))
 		for _, id := range tokIDs {
@@ -425,26 +556,33 @@ func (c *Classifier) index(d *doc) {
 	ix.clause = slices.Grow(ix.clause[:0], maxClause+1)[:maxClause+1]
 	clear(ix.clause)
 	ix.intentAt = slices.Grow(ix.intentAt[:0], len(d.toks))[:len(d.toks)]
-	for i := range ix.intentAt {
-		ix.intentAt[i] = -1
-	}
-	for _, l := range [...]struct {
-		flag uint8
-		list []pattern
-	}{{clauseIntent, c.intents}, {clauseDefer, c.defers}, {clausePast, c.pasts}} {
-		flag := l.flag
-		for j, p := range l.list {
-			for _, i := range ix.at[p.ids[0]] {
-				if !d.matchAt(p, i) {
+	clear(ix.intentAt)
+	ix.intentPos = slices.Grow(ix.intentPos[:0], (len(d.toks)+63)/64)[:(len(d.toks)+63)/64]
+	clear(ix.intentPos)
+	// Only phrases whose first word occurs can match; the first intent
+	// phrase at a position is the one of lowest number.
+	for _, id := range ix.touched {
+		for _, r := range c.phrasesByFirst[id] {
+			for _, i := range ix.at[id] {
+				if !d.matchAt(*r.pat, i) {
 					continue
 				}
-				ix.clause[d.toks[i].clause] |= flag
-				if flag == clauseIntent && ix.intentAt[i] < 0 {
-					ix.intentAt[i] = j
+				ix.clause[d.toks[i].clause] |= r.flag
+				if r.flag == clauseIntent && (ix.intentAt[i] == 0 || r.j < ix.intentAt[i]-1) {
+					ix.intentPos[i>>6] |= 1 << (i & 63)
+					ix.intentAt[i] = r.j + 1
 				}
 			}
 		}
 	}
+}
+
+// phraseRef is the j-th phrase of the intent, deferring or past phrases
+// (flag).
+type phraseRef struct {
+	flag uint8
+	j    int32
+	pat  *pattern
 }
 
 // release gives the buffers of ix, the index of d, back; d.ix must not
@@ -580,22 +718,7 @@ func foldPrefix(s string, n int) string {
 
 // appendFoldPrefix appends foldPrefix(s, n) to dst.
 func appendFoldPrefix(dst []byte, s string, n int) []byte {
-	n += len(dst)
-	for i := 0; i < len(s) && len(dst) < n; {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		dst = appendFoldRune(dst, r)
-		i += size
-	}
-	return dst
+	return appendFoldUntil(dst, s, len(dst)+n)
 }
 
 var disclaimerMaxLen = func() int {
@@ -608,6 +731,9 @@ var disclaimerMaxLen = func() int {
 
 // moreFieldsThan reports whether len(strings.Fields(s)) > n.
 func moreFieldsThan(s string, n int) bool {
+	if len(s) < 2*n+1 {
+		return false // n+1 fields and the n spaces between them
+	}
 	count, in := 0, false
 	for i := 0; i < len(s); {
 		var space bool
@@ -648,19 +774,23 @@ var asciiSpace = func() (set [utf8.RuneSelf]bool) {
 // and the two after a space of the text picks the phrases to try.
 type phraseIndex struct {
 	phrases []string
-	anchor  []int                // per phrase: offset of its first space
-	keys    [1 << 16 / 64]uint64 // bit per anchorKey of a phrase
-	rank    [1 << 16 / 64]uint16 // bits of keys before each of its words
-	buckets [][]int              // per bit of keys, in order: its phrases
-	plain   []int                // phrases without an anchor
+	anchor  []int                        // per phrase: offset of its first space
+	keys    [1 << anchorBits / 64]uint64 // bit per anchorKey of a phrase
+	rank    [1 << anchorBits / 64]uint16 // bits of keys before each of its words
+	buckets [][]int                      // per bit of keys, in order: its phrases
+	plain   []int                        // phrases without an anchor
 }
 
 // anchorKey hashes the two bytes before and the two after the space at
-// s[j] (2 <= j < len(s)-2) to 16 bits.
+// s[j] (2 <= j < len(s)-2) to anchorBits bits.
 func anchorKey[T string | []byte](s T, j int) int {
 	v := uint32(s[j-2])<<24 | uint32(s[j-1])<<16 | uint32(s[j+1])<<8 | uint32(s[j+2])
-	return int((v * 0x9e3779b1) >> 16)
+	return int((v * 0x9e3779b1) >> (32 - anchorBits))
 }
+
+// anchorBits is the size of anchorKey in bits: its tables stay in the
+// cache, and a few phrases set few of its bits.
+const anchorBits = 12
 
 func newPhraseIndex(phrases []string) *phraseIndex {
 	x := &phraseIndex{phrases: phrases, anchor: make([]int, len(phrases))}
@@ -693,30 +823,17 @@ func (x *phraseIndex) bucket(k int) int {
 	return int(x.rank[k>>6]) + bits.OnesCount64(x.keys[k>>6]&(1<<(k&63)-1))
 }
 
-// first returns the phrase of lowest index that s contains.
-func (x *phraseIndex) first(s string) (string, bool) {
-	return x.firstIn([]byte(s))
+// firstIn is first on a byte slice, which is not written meanwhile.
+func (x *phraseIndex) firstIn(s []byte) (string, bool) {
+	return x.first(unsafe.String(unsafe.SliceData(s), len(s)))
 }
 
-// firstIn is first on a byte slice.
-func (x *phraseIndex) firstIn(s []byte) (string, bool) {
+// first returns the phrase of lowest index that s contains.
+func (x *phraseIndex) first(s string) (string, bool) {
 	best := len(x.phrases)
 	for _, i := range x.plain {
-		if i < best && bytes.Contains(s, []byte(x.phrases[i])) {
+		if i < best && strings.Contains(s, x.phrases[i]) {
 			best = i
-		}
-	}
-	try := func(j int) {
-		if j < 2 {
-			return // no phrase is anchored there
-		}
-		if k := anchorKey(s, j); x.keys[k>>6]&(1<<(k&63)) != 0 {
-			for _, i := range x.buckets[x.bucket(k)] {
-				p := x.phrases[i]
-				if o := x.anchor[i]; i < best && j >= o && len(s)-(j-o) >= len(p) && string(s[j-o:j-o+len(p)]) == p {
-					best = i
-				}
-			}
 		}
 	}
 	// The spaces, eight bytes at a time: a byte of w^spaces is zero at a
@@ -730,14 +847,19 @@ func (x *phraseIndex) firstIn(s []byte) (string, bool) {
 			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 		w ^= spaces
 		for m := (w - ones) &^ w & high; m != 0; m &= m - 1 {
-			if k := j + bits.TrailingZeros64(m)>>3; s[k] == ' ' {
-				try(k)
+			// No phrase is anchored before s[2].
+			if k := j + bits.TrailingZeros64(m)>>3; s[k] == ' ' && k >= 2 {
+				if h := anchorKey(s, k); x.keys[h>>6]&(1<<(h&63)) != 0 {
+					best = x.tryAt(s, k, h, best)
+				}
 			}
 		}
 	}
 	for ; j+2 < len(s) && best > 0; j++ {
-		if s[j] == ' ' {
-			try(j)
+		if s[j] == ' ' && j >= 2 {
+			if h := anchorKey(s, j); x.keys[h>>6]&(1<<(h&63)) != 0 {
+				best = x.tryAt(s, j, h, best)
+			}
 		}
 	}
 	if best == len(x.phrases) {
@@ -746,10 +868,25 @@ func (x *phraseIndex) firstIn(s []byte) (string, bool) {
 	return x.phrases[best], true
 }
 
+// tryAt returns the lowest of best and the numbers of the phrases of key
+// h anchored at the space s[j].
+func (x *phraseIndex) tryAt(s string, j, h, best int) int {
+	for _, i := range x.buckets[x.bucket(h)] {
+		p := x.phrases[i]
+		if o := x.anchor[i]; i < best && j >= o && len(s)-(j-o) >= len(p) && s[j-o:j-o+len(p)] == p {
+			best = i
+		}
+	}
+	return best
+}
+
 // foldBufs reuses buffers for folded text that is only looked at.
 var foldBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-var autoBodyIndex = newPhraseIndex(autoBodyPhrases)
+var (
+	autoBodyIndex    = newPhraseIndex(autoBodyPhrases)
+	autoSubjectIndex = newPhraseIndex(autoSubjectPhrases)
+)
 
 // A replacer built once rather than per line (lineSegments).
 var (

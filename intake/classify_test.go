@@ -824,3 +824,44 @@ func TestMessageIDsInTextMatchesRegexp(t *testing.T) {
 		}
 	}
 }
+
+// emailRe is the pattern that replaceEmails matches by hand.
+var emailRe = regexp.MustCompile(`[^\s<>()\[\]"',;:]+@[^\s<>()\[\]"',;:]+`)
+
+func TestReplaceEmailsMatchesRegexp(t *testing.T) {
+	alphabet := []string{"a", "jan", "@", "@@", ".", " ", "\t", "\v", "<", ">", "(", ")", "[", "]", "\"", "'", ",", ";", ":", "é", "\xff", "x@y.nl", "mailto:", "\u00a0"}
+	replaced := 0
+	for _, l := range testLines(alphabet, 200000) {
+		want := emailRe.ReplaceAllString(l, " ")
+		if got := replaceEmails(l); got != want {
+			t.Errorf("replaceEmails(%q) = %q, want %q", l, got, want)
+		} else if got != l {
+			replaced++
+		}
+	}
+	if replaced < 1000 {
+		t.Errorf("only %d lines had an address: the test lines miss the cases", replaced)
+	}
+}
+
+func TestASCIIWordEnd(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const chars = "aZz09_ .-é\xff@AzQ"
+	for range 100000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = chars[r.IntN(len(chars))]
+		}
+		from := 0
+		if len(b) > 0 {
+			from = r.IntN(len(b) + 1)
+		}
+		want := from
+		for want < len(b) && asciiClass[b[want]] == classWord {
+			want++
+		}
+		if got := asciiWordEnd(b, from); got != want {
+			t.Fatalf("asciiWordEnd(%q, %d) = %d, want %d", b, from, got, want)
+		}
+	}
+}

@@ -285,6 +285,32 @@ func hasSegmentSeparator(l string) bool {
 	return strings.Contains(l, " • ") || strings.Contains(l, " · ") || strings.Contains(l, " ¦ ") || strings.Contains(l, " – ")
 }
 
+// hasNonOrgMarker reports whether the folded line f contains "@",
+// "www.", "http", "po-raad", "po raad" or "projectleiding passend
+// onderwijs": an address, a link or our own organisation.
+func hasNonOrgMarker(f string) bool {
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case '@':
+			return true
+		case 'w':
+			if strings.HasPrefix(f[i:], "www.") {
+				return true
+			}
+		case 'h':
+			if strings.HasPrefix(f[i:], "http") {
+				return true
+			}
+		case 'p':
+			if strings.HasPrefix(f[i:], "po-raad") || strings.HasPrefix(f[i:], "po raad") ||
+				strings.HasPrefix(f[i:], "projectleiding passend onderwijs") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // orgLineOK rules out lines that cannot be an organisation name: too long,
 // an address, URL or label, a sentence, our own organisation. f is
 // foldText(s) (a view of a), or "" when s is too short or too long to look
@@ -294,8 +320,7 @@ func orgLineOK(a *foldArena, s string) (f string, ok bool) {
 		return "", false
 	}
 	f = a.fold(s)
-	if strings.Contains(f, "@") || strings.Contains(f, "www.") || strings.Contains(f, "http") ||
-		strings.Contains(f, "po-raad") || strings.Contains(f, "po raad") || strings.Contains(f, "projectleiding passend onderwijs") {
+	if hasNonOrgMarker(f) {
 		return f, false
 	}
 	if strings.ContainsAny(s, ":?!;") || (hasASCIIDigit(f) && streetRe.MatchString(f)) { // streetRe needs a digit
@@ -528,7 +553,29 @@ func afterBlank(s string, i int) int {
 	return i
 }
 
-var dateLikeRe = regexp.MustCompile(`^\d{1,2}[-./ ]\d{1,2}[-./ ](?:19|20)\d\d`)
+// isDateLike reports whether c starts like a date, as the regular
+// expression ^\d{1,2}[-./ ]\d{1,2}[-./ ](?:19|20)\d\d matches (dateLikeRe in
+// extract_test.go): one or two digits, a
+// separator (- . / or space), one or two digits, a separator, and a year
+// of 19xx or 20xx. Each part can match in one way only.
+func isDateLike(c string) bool {
+	i := 0
+	for range 2 {
+		d := 0
+		for d < 2 && i+d < len(c) && isASCIIDigit(c[i+d]) {
+			d++
+		}
+		if d == 0 || i+d >= len(c) {
+			return false
+		}
+		if sep := c[i+d]; sep != '-' && sep != '.' && sep != '/' && sep != ' ' {
+			return false
+		}
+		i += d + 1
+	}
+	return len(c)-i >= 4 && (c[i] == '1' && c[i+1] == '9' || c[i] == '2' && c[i+1] == '0') &&
+		isASCIIDigit(c[i+2]) && isASCIIDigit(c[i+3])
+}
 
 // phoneInLines returns the first valid phone number in lines.
 func phoneInLines(lines []string) string {
@@ -555,10 +602,35 @@ func phoneInLines(lines []string) string {
 	return ""
 }
 
-var faxLabelRe = regexp.MustCompile(`(?i)(?:\bfax|\bf)\s*[.:]?\s*$`)
-
+// isFaxLabel reports whether the regular expression
+// (?i)(?:\bfax|\bf)\s*[.:]?\s*$ matches before (faxLabelRe in
+// extract_test.go): it ends with
+// "fax" or "f" in any case after a word boundary, then white space, at
+// most one '.' or ':' and white space.
 func isFaxLabel(before string) bool {
-	return faxLabelRe.MatchString(before)
+	s := trimRESpaceRight(before)
+	if n := len(s); n > 0 && (s[n-1] == '.' || s[n-1] == ':') {
+		s = trimRESpaceRight(s[:n-1])
+	}
+	n := len(s)
+	if n >= 3 && s[n-3]|0x20 == 'f' && s[n-2]|0x20 == 'a' && s[n-1]|0x20 == 'x' && (n == 3 || !isASCIIWordByte(s[n-4])) {
+		return true
+	}
+	return n >= 1 && s[n-1]|0x20 == 'f' && (n == 1 || !isASCIIWordByte(s[n-2]))
+}
+
+// trimRESpaceRight trims white space as \s of regexp means it off the end
+// of s.
+func trimRESpaceRight(s string) string {
+	for len(s) > 0 && isRESpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// isRESpace reports whether c is white space as \s of regexp means it.
+func isRESpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // validPhone checks a candidate: separators between digit groups are at
@@ -568,7 +640,7 @@ func isFaxLabel(before string) bool {
 // too long (a date or count written after it) are dropped.
 func validPhone(c string) string {
 	c = strings.TrimSpace(c)
-	if dateLikeRe.MatchString(c) {
+	if isDateLike(c) {
 		return ""
 	}
 	// Split into digit groups and the separators between them.

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -120,5 +121,44 @@ func TestPhoneAtMatchesRegexp(t *testing.T) {
 		if got, want := phoneMatches(s), phoneRe.FindAllStringIndex(s, -1); !slices.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("phoneAt on %q: %v, want %v", s, got, want)
 		}
+	}
+}
+
+// The regular expressions that extract.go matches by hand, the reference
+// for the matchers.
+var (
+	dateLikeRe = regexp.MustCompile(`^\d{1,2}[-./ ]\d{1,2}[-./ ](?:19|20)\d\d`)
+	faxLabelRe = regexp.MustCompile(`(?i)(?:\bfax|\bf)\s*[.:]?\s*$`)
+)
+
+func TestExtractMatchersMatchRegexps(t *testing.T) {
+	alphabet := []string{"0", "1", "2", "9", "19", "20", "12", "-", ".", "/", " ", "\t", "\v", "\r", ":", "f", "F", "fax", "FAX", "Fa", "x", "_", "é", "\xff", "tel", "+31",
+		"@", "ww", "w.", "http", "htt", "po", "po-", "raad", "po raad", "projectleiding", " passend onderwijs"}
+	dates, faxes := 0, 0
+	lines := testLines(alphabet, 200000)
+	r := rand.New(rand.NewPCG(7, 8))
+	pick := func(list ...string) string { return list[r.IntN(len(list))] }
+	for range 50000 {
+		digits, seps := []string{"", "1", "12", "123", "a"}, []string{"-", ".", "/", " ", "x", "", "\t"}
+		lines = append(lines, pick(digits...)+pick(seps...)+pick(digits...)+pick(seps...)+pick("19", "20", "21", "2", "1")+pick("", "5", "55", "5x", "555"))
+	}
+	for _, l := range lines {
+		if got, want := isDateLike(l), dateLikeRe.MatchString(l); got != want {
+			t.Errorf("isDateLike(%q) = %v, want %v", l, got, want)
+		} else if got {
+			dates++
+		}
+		if got, want := hasNonOrgMarker(l), strings.Contains(l, "@") || strings.Contains(l, "www.") || strings.Contains(l, "http") ||
+			strings.Contains(l, "po-raad") || strings.Contains(l, "po raad") || strings.Contains(l, "projectleiding passend onderwijs"); got != want {
+			t.Errorf("hasNonOrgMarker(%q) = %v, want %v", l, got, want)
+		}
+		if got, want := isFaxLabel(l), faxLabelRe.MatchString(l); got != want {
+			t.Errorf("isFaxLabel(%q) = %v, want %v", l, got, want)
+		} else if got {
+			faxes++
+		}
+	}
+	if dates < 100 || faxes < 100 {
+		t.Errorf("only %d dates and %d fax labels matched: the test lines miss the cases", dates, faxes)
 	}
 }

@@ -138,3 +138,45 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLineMatchers checks the hand-written line matchers against the
+// regular expressions they replace.
+func FuzzLineMatchers(f *testing.F) {
+	for _, s := range []string{
+		"T 0223 - 76 14 20", "Fax: 020-1234567", "12-03-2026", "1.2.1999", "Op 3 feb. 2026 om 10:14 schreef X <x@y>:",
+		"*Van:* Els <e@x.example>", "> Onderwerp: clinic", "ENVOYÉ : lundi", "ſubject: x", "mail jan@swv.nl of (x@y)",
+		"---------- Forwarded message ---------", "Begin doorgestuurd bericht:", "www.po-raad.nl", "\u00a0-- ",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isFaxLabel(s), faxLabelRe.MatchString(s); got != want {
+			t.Fatalf("isFaxLabel(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := isDateLike(s), dateLikeRe.MatchString(s); got != want {
+			t.Fatalf("isDateLike(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := isAttribStart(s), attribStartRe.MatchString(s); got != want {
+			t.Fatalf("isAttribStart(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := replaceEmails(s), emailRe.ReplaceAllString(s, " "); got != want {
+			t.Fatalf("replaceEmails(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := isForwardMarker(s), forwardMarkerRe.MatchString(s); got != want {
+			t.Fatalf("isForwardMarker(%q) = %v, want %v", s, got, want)
+		}
+		if isForwardMarker(strings.TrimSpace(s)) && !mayStartForwardMarker(s) {
+			t.Fatalf("mayStartForwardMarker(%q) = false for a forward marker", s)
+		}
+		for _, c := range []struct {
+			re    *regexp.Regexp
+			names []string
+		}{{headerFromRe, headerFromNames}, {headerSubjRe, headerSubjNames}, {headerOtherRe, headerOtherNames}} {
+			wantValue, want := quotedFieldRe(s, c.re)
+			name, value, ok := quotedField(s)
+			if got := ok && isFieldName(name, c.names); got != want || got && value != wantValue {
+				t.Fatalf("quotedField(%q) for %v = %q, %v, want %q, %v", s, c.names, value, got, wantValue, want)
+			}
+		}
+	})
+}

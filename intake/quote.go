@@ -53,7 +53,7 @@ func stripQuotedLinesInto(out []string, lines []string) []string {
 		if isRuleLine(t) && isHeaderBlockAt(lines, nextNonBlank(lines, i+1)) {
 			break
 		}
-		if n := attributionAt(lines, i); n > 0 {
+		if n := attributionAt(lines, i, t); n > 0 {
 			next := nextNonBlank(lines, i+n)
 			if next < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[next]), ">") {
 				// Bottom-posted or interleaved: drop the attribution and
@@ -132,7 +132,8 @@ func (s strippedText) body() []string {
 // signature (closing greeting, separator, disclaimer, footer), or -1.
 func signatureStart(lines []string) int {
 	for i, l := range lines {
-		if isSignOff(l) || isSigSeparator(l) || isDisclaimer(l) {
+		t := strings.TrimSpace(l)
+		if isSignOffTrimmed(t) || isSigSeparator(l) || isDisclaimerTrimmed(t) {
 			return i
 		}
 	}
@@ -218,7 +219,11 @@ var signOffFirstWordMax = func() int {
 const maxSignOffWords = 6
 
 func isSignOff(line string) bool {
-	t := strings.TrimSpace(line)
+	return isSignOffTrimmed(strings.TrimSpace(line))
+}
+
+// isSignOffTrimmed is isSignOff of a line without surrounding white space.
+func isSignOffTrimmed(t string) bool {
 	if t == "" || len(t) > 80 {
 		return false
 	}
@@ -333,7 +338,12 @@ var disclaimerPhrases = []string{
 }
 
 func isDisclaimer(line string) bool {
-	t := strings.TrimSpace(line)
+	return isDisclaimerTrimmed(strings.TrimSpace(line))
+}
+
+// isDisclaimerTrimmed is isDisclaimer of a line without surrounding white
+// space.
+func isDisclaimerTrimmed(t string) bool {
 	if t == "" {
 		return false
 	}
@@ -341,13 +351,16 @@ func isDisclaimer(line string) bool {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		if !disclaimerStarts[c] {
+		if len(disclaimerBy[c]) == 0 {
 			return false // no phrase starts with the line's first letter
 		}
 	}
 	var buf [64]byte
 	f := appendFoldPrefix(buf[:0], t, disclaimerMaxLen)
-	for _, p := range disclaimerPhrases {
+	if len(f) == 0 {
+		return false
+	}
+	for _, p := range disclaimerBy[f[0]] {
 		if len(f) >= len(p) && string(f[:len(p)]) == p {
 			return true
 		}
@@ -355,12 +368,12 @@ func isDisclaimer(line string) bool {
 	return false
 }
 
-// disclaimerStarts marks the first bytes of disclaimerPhrases.
-var disclaimerStarts = func() (set [256]bool) {
+// disclaimerBy lists disclaimerPhrases by their first byte.
+var disclaimerBy = func() (by [256][]string) {
 	for _, p := range disclaimerPhrases {
-		set[p[0]] = true
+		by[p[0]] = append(by[p[0]], p)
 	}
-	return set
+	return by
 }()
 
 // Separator lines that open a quoted original in Outlook and webmail.
@@ -375,11 +388,27 @@ func isOriginalMessageLine(t string) bool {
 var forwardMarkerRe = regexp.MustCompile(`(?i)^(?:-{2,}\s*(?:forwarded message|doorgestuurd bericht|doorgestuurde e-?mail|weitergeleitete nachricht|message transf[ée]r[ée])\s*-{2,}|begin (?:doorgestuurd bericht|forwarded message|van doorgestuurd bericht)\s*:?)$`)
 
 func isForwardMarker(t string) bool {
-	// The pattern needs "--" or "begin" first: a cheap look first.
-	if !strings.HasPrefix(t, "--") && (t == "" || t[0]|0x20 != 'b') {
+	// The pattern needs "--" or "begin " first: a cheap look first.
+	if !strings.HasPrefix(t, "--") && !(len(t) >= 6 && t[0]|0x20 == 'b' && t[1]|0x20 == 'e' &&
+		t[2]|0x20 == 'g' && t[3]|0x20 == 'i' && t[4]|0x20 == 'n' && t[5] == ' ') {
 		return false
 	}
 	return forwardMarkerRe.MatchString(t)
+}
+
+// mayStartForwardMarker reports whether isForwardMarker can hold for the
+// line l trimmed: its first byte after ASCII white space is '-', 'b' or
+// 'B', or not ASCII (which may be white space).
+func mayStartForwardMarker(l string) bool {
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case c >= utf8.RuneSelf:
+			return true
+		case !asciiSpace[c]:
+			return c == '-' || c|0x20 == 'b'
+		}
+	}
+	return false
 }
 
 // isRuleLine reports whether t is a horizontal rule such as Outlook's
@@ -397,23 +426,72 @@ func isRuleLine(t string) bool {
 }
 
 // Header field names of quoted and forwarded header blocks, in the
-// languages of the clients we see.
+// languages of the clients we see, in lower case: the sender, the subject
+// and any field (the subject too).
 var (
-	headerFromRe  = regexp.MustCompile(`(?i)^[*>\s]*(?:van|from|de|von|afzender)\s*:\**\s*(.*)$`)
-	headerOtherRe = regexp.MustCompile(`(?i)^[*>\s]*(?:verzonden|sent|datum|date|aan|to|cc|bcc|onderwerp|subject|envoy[ée]|[àa]|objet|gesendet|an|betreff|reply-to|beantwoorden)\s*:\**\s*(.*)$`)
-	headerSubjRe  = regexp.MustCompile(`(?i)^[*>\s]*(?:onderwerp|subject|objet|betreff)\s*:\**\s*(.*)$`)
+	headerFromNames  = []string{"van", "from", "de", "von", "afzender"}
+	headerSubjNames  = []string{"onderwerp", "subject", "objet", "betreff"}
+	headerOtherNames = []string{"verzonden", "sent", "datum", "date", "aan", "to", "cc", "bcc", "onderwerp", "subject",
+		"envoyé", "envoye", "à", "a", "objet", "gesendet", "an", "betreff", "reply-to", "beantwoorden"}
 )
+
+// quotedField reads t as a header field line of a quoted header block,
+// as the regular expression
+//
+//	(?i)^[*>\s]*(NAME)\s*:\**\s*(.*)$
+//
+// matches it (headerFromRe, headerSubjRe and headerOtherRe in
+// quote_test.go): after '*', '>' and white
+// space a field name (letters, '-' and non-ASCII bytes), white space, a
+// colon, '*'s, white space and the value. Each part can match in one way
+// only. The name is as written; isFieldName compares it.
+func quotedField(t string) (name, value string, ok bool) {
+	i := 0
+	for i < len(t) && (t[i] == '*' || t[i] == '>' || isRESpace(t[i])) {
+		i++
+	}
+	start := i
+	for i < len(t) && (t[i]|0x20 >= 'a' && t[i]|0x20 <= 'z' || t[i] == '-' || t[i] >= utf8.RuneSelf) {
+		i++
+	}
+	name = t[start:i]
+	for i < len(t) && isRESpace(t[i]) {
+		i++
+	}
+	if name == "" || i == len(t) || t[i] != ':' {
+		return "", "", false
+	}
+	for i++; i < len(t) && t[i] == '*'; i++ {
+	}
+	for i < len(t) && isRESpace(t[i]) {
+		i++
+	}
+	if strings.IndexByte(t[i:], '\n') >= 0 {
+		return "", "", false // . does not match a line break
+	}
+	return name, t[i:], true
+}
+
+// isFieldName reports whether name is one of names in any case, as (?i)
+// of regexp folds them.
+func isFieldName(name string, names []string) bool {
+	for _, n := range names {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
 
 // isHeaderBlockAt reports whether a quoted header block starts at line i: a
 // "Van:/From:" line followed within the next lines by at least two other
 // header fields.
 func isHeaderBlockAt(lines []string, i int) bool {
-	// headerFromRe needs a colon and a field name starting with d, f, v or
-	// a: most lines are ruled out without it.
+	// A field needs a colon: most lines are ruled out without it.
 	if i < 0 || i >= len(lines) || strings.IndexByte(lines[i], ':') < 0 {
 		return false
 	}
-	if t := strings.TrimSpace(lines[i]); !mayBeFromField(t) || !headerFromRe.MatchString(t) {
+	if name, _, ok := quotedField(strings.TrimSpace(lines[i])); !ok || !isFieldName(name, headerFromNames) {
 		return false
 	}
 	n := 0
@@ -425,7 +503,7 @@ func isHeaderBlockAt(lines []string, i int) bool {
 			}
 			continue
 		}
-		if headerOtherRe.MatchString(t) {
+		if name, _, ok := quotedField(t); ok && isFieldName(name, headerOtherNames) {
 			n++
 			if n >= 2 {
 				return true
@@ -441,38 +519,20 @@ func isHeaderBlockAt(lines []string, i int) bool {
 	return false
 }
 
-// mayBeFromField reports whether headerFromRe can match t: after the
-// leading '*', '>' and white space comes d, f, v or a in either case.
-func mayBeFromField(t string) bool {
-	for i := 0; i < len(t); i++ {
-		switch c := t[i]; c {
-		case '*', '>', ' ', '\t', '\n', '\f', '\r', '\v':
-			continue
-		default:
-			c |= 0x20
-			return c == 'd' || c == 'f' || c == 'v' || c == 'a'
-		}
-	}
-	return false
-}
-
 // Attribution lines: "Op <date> schreef <name> <addr>:", "Op <date>, om
 // <time> heeft <name> het volgende geschreven:", "On <date>, <name> wrote:",
 // "Am <date> schrieb <name>:", "Le <date>, <name> a écrit :".
 var (
-	attribStartRe = regexp.MustCompile(`(?i)^(?:op|on|am|le)\s+\S`)
-	attribEndRe   = regexp.MustCompile(`(?i)(?:schreef|geschreven|wrote|schrieb|a [ée]crit)\s*(?:[^:]{0,200})?:\s*$`)
+	attribEndRe = regexp.MustCompile(`(?i)(?:schreef|geschreven|wrote|schrieb|a [ée]crit)\s*(?:[^:]{0,200})?:\s*$`)
 	// A client's attribution names a time, a year or an address; a
 	// sentence such as "Op 12 maart schreef ik u het volgende:" does not.
 	attribDetailRe = regexp.MustCompile(`\d{1,2}[:.]\d{2}|@|\b(?:19|20)\d{2}\b`)
 )
 
 // attributionAt returns how many lines (1 to 3) the attribution starting at
-// line i spans, or 0 when no attribution starts there.
-func attributionAt(lines []string, i int) int {
-	t := strings.TrimSpace(lines[i])
-	// attribStartRe needs op, on, am or le first: a cheap look first.
-	if t == "" || strings.IndexByte("oOaAlL", t[0]) < 0 || !attribStartRe.MatchString(t) {
+// line i (t, trimmed) spans, or 0 when no attribution starts there.
+func attributionAt(lines []string, i int, t string) int {
+	if !isAttribStart(t) {
 		return 0
 	}
 	joined := t
@@ -494,6 +554,24 @@ func attributionAt(lines []string, i int) int {
 		}
 	}
 	return 0
+}
+
+// isAttribStart reports whether the regular expression
+// (?i)^(?:op|on|am|le)\s+\S matches t (attribStartRe in quote_test.go): "op", "on",
+// "am" or "le" in any case, white space and something else.
+func isAttribStart(t string) bool {
+	if len(t) < 4 {
+		return false
+	}
+	a, b := t[0]|0x20, t[1]|0x20
+	if !(a == 'o' && (b == 'p' || b == 'n') || a == 'a' && b == 'm' || a == 'l' && b == 'e') {
+		return false
+	}
+	i := 2
+	for i < len(t) && isRESpace(t[i]) {
+		i++
+	}
+	return i > 2 && i < len(t)
 }
 
 func hasAttribVerb(s string) bool {
@@ -534,6 +612,9 @@ func splitForward(text string, subjectForward bool) (forwardPart, bool) {
 // lines, instead.
 func splitForwardLines(lines []string, subjectForward bool) (fp forwardPart, note, body []string, ok bool) {
 	for i := 0; i < len(lines); i++ {
+		if !subjectForward && !mayStartForwardMarker(lines[i]) {
+			continue // only a marker counts: a cheap look first
+		}
 		t := strings.TrimSpace(lines[i])
 		start := -1
 		switch {
@@ -563,19 +644,20 @@ func splitForwardLines(lines []string, subjectForward bool) (fp forwardPart, not
 				}
 				continue
 			}
-			if m := headerFromRe.FindStringSubmatch(h); m != nil {
-				fp.From = parseLooseAddress(m[1])
-				fields++
-				continue
-			}
-			if m := headerSubjRe.FindStringSubmatch(h); m != nil {
-				fp.Subject = strings.TrimSpace(m[1])
-				fields++
-				continue
-			}
-			if headerOtherRe.MatchString(h) {
-				fields++
-				continue
+			if name, value, ok := quotedField(h); ok {
+				switch {
+				case isFieldName(name, headerFromNames):
+					fp.From = parseLooseAddress(value)
+					fields++
+					continue
+				case isFieldName(name, headerSubjNames):
+					fp.Subject = strings.TrimSpace(value)
+					fields++
+					continue
+				case isFieldName(name, headerOtherNames):
+					fields++
+					continue
+				}
 			}
 			if fields == 0 {
 				break // no header block after the marker

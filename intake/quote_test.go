@@ -2,6 +2,7 @@ package intake
 
 import (
 	"flag"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -196,5 +197,85 @@ func TestIsSignOffMatchesRegexp(t *testing.T) {
 		if got, want := isSignOff(l), isSignOffRe(l); got != want {
 			t.Errorf("isSignOff(%q) = %v, want %v", l, got, want)
 		}
+	}
+}
+
+// testLines returns lines of every test mail and random short lines over
+// an alphabet of the bytes the hand-written matchers look at.
+func testLines(alphabet []string, n int) []string {
+	var lines []string
+	for _, dir := range []string{"testdata/classify/extra", "testdata/classify/heldout", "testdata/classify/quote", "testdata/parse", classifySamplesDir} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err == nil {
+				lines = append(lines, splitLines(string(raw))...)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range n {
+		var b strings.Builder
+		for k := r.IntN(8); k >= 0; k-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		lines = append(lines, b.String())
+	}
+	return lines
+}
+
+// The regular expressions that quote.go matches by hand, the reference
+// for the matchers.
+var (
+	attribStartRe = regexp.MustCompile(`(?i)^(?:op|on|am|le)\s+\S`)
+	headerFromRe  = regexp.MustCompile(`(?i)^[*>\s]*(?:van|from|de|von|afzender)\s*:\**\s*(.*)$`)
+	headerOtherRe = regexp.MustCompile(`(?i)^[*>\s]*(?:verzonden|sent|datum|date|aan|to|cc|bcc|onderwerp|subject|envoy[ée]|[àa]|objet|gesendet|an|betreff|reply-to|beantwoorden)\s*:\**\s*(.*)$`)
+	headerSubjRe  = regexp.MustCompile(`(?i)^[*>\s]*(?:onderwerp|subject|objet|betreff)\s*:\**\s*(.*)$`)
+)
+
+// quotedFieldRe is quotedField and isFieldName by the regular expression
+// of one list of names: the value and whether it matches.
+func quotedFieldRe(t string, re *regexp.Regexp) (string, bool) {
+	m := re.FindStringSubmatch(t)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+func TestQuoteMatchersMatchRegexps(t *testing.T) {
+	alphabet := []string{"op", "On", "aM", "LE", "o", "p", " ", "\t", "\v", "\r", "\f", "\n", "x", "é", "\xff", ":", "*", ">", "-", "van", "From", "a",
+		"envoyé", "à", "reply-to", "ſent", "begin ", "Begin", "BEGIN ", "b", "--", "\u00a0", "\u2003", "forwarded message", "doorgestuurd bericht", ": ",
+		"Van", "VAN", "de", "Subject", "objet", "ENVOYÉ", "À", "Onderwerp", "to", "CC", "*", "**", ":*", "\u00a0", "K", "ſubject"}
+	matched := 0
+	for _, l := range testLines(alphabet, 200000) {
+		if got, want := isAttribStart(l), attribStartRe.MatchString(l); got != want {
+			t.Errorf("isAttribStart(%q) = %v, want %v", l, got, want)
+		}
+		for _, c := range []struct {
+			re    *regexp.Regexp
+			names []string
+		}{{headerFromRe, headerFromNames}, {headerSubjRe, headerSubjNames}, {headerOtherRe, headerOtherNames}} {
+			wantValue, want := quotedFieldRe(l, c.re)
+			name, value, ok := quotedField(l)
+			if got := ok && isFieldName(name, c.names); got != want || got && value != wantValue {
+				t.Errorf("quotedField(%q) for %v = %q, %v, want %q, %v", l, c.names, value, got, wantValue, want)
+			}
+			if want {
+				matched++
+			}
+		}
+		if isAttribStart(l) {
+			matched++
+		}
+		if got, want := isForwardMarker(l), forwardMarkerRe.MatchString(l); got != want {
+			t.Errorf("isForwardMarker(%q) = %v, want %v", l, got, want)
+		}
+		if isForwardMarker(strings.TrimSpace(l)) && !mayStartForwardMarker(l) {
+			t.Errorf("mayStartForwardMarker(%q) = false for a forward marker", l)
+		}
+	}
+	if matched < 1000 {
+		t.Errorf("only %d lines matched: the test lines miss the cases", matched)
 	}
 }

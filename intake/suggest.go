@@ -33,9 +33,9 @@ func Terms(subject, text string) []string {
 		}
 	}
 	for i, t := range d.toks {
-		add(t.w)
+		add(d.word(i))
 		if i+1 < len(d.toks) && d.toks[i+1].clause == t.clause && d.toks[i+1].zone == t.zone {
-			add(t.w + " " + d.toks[i+1].w)
+			add(d.word(i) + " " + d.word(i+1))
 		}
 	}
 	return out

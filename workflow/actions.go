@@ -520,8 +520,8 @@ func firstRequestText(tx *bolt.Tx, t *Ticket, max int) string {
 		if m.Direction != DirIn {
 			continue
 		}
-		var rec MessageRecord
-		if getJSON(tx.Bucket(bucketMessages), itob(m.Seq), &rec) != nil || rec.Message == nil {
+		rec, err := messageTx(tx, m.Seq) // the text may be in the raw bytes
+		if err != nil || rec.Message == nil {
 			return ""
 		}
 		text := strings.TrimSpace(intake.StripQuoted(rec.Message.Text))

@@ -376,3 +376,24 @@ func TestMatchSlot(t *testing.T) {
 		}
 	}
 }
+
+// TestAssignMailQuotesRequest: the mail to a newly assigned leader quotes
+// the request's text, also when its record leaves the text to the raw
+// bytes (TextInRaw).
+func TestAssignMailQuotesRequest(t *testing.T) {
+	f, d := deskFixture(t)
+	raw := "From: Jan <jan@swv.example>\r\nTo: ondersteuningpassendonderwijs@poraad.nl\r\nSubject: Clinic aanvragen\r\n" +
+		"Message-ID: <assign-1@swv.example>\r\n\r\nWij willen graag een clinic over thuiszitters voor ons zorgteam.\r\n"
+	ref, _ := f.handle(f.service(), "ondersteuning", raw)
+	tk := f.ticket(ref)
+	rec, err := f.store.Message(tk.Messages[0].Seq)
+	if err != nil || !rec.TextInRaw {
+		t.Fatalf("record: %v, TextInRaw %v", err, rec != nil && rec.TextInRaw)
+	}
+	if _, err := d.Assign(ref, "bram@poraad.nl", "api", ""); err != nil {
+		t.Fatal(err)
+	}
+	if e := lastMail(t, f.store, ref); !strings.Contains(e.Body, "clinic over thuiszitters") {
+		t.Errorf("the leader's mail (%s) does not quote the request:\n%s", e.Purpose, e.Body)
+	}
+}

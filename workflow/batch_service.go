@@ -56,7 +56,7 @@ func (s *Service) HandleBatch(ctx context.Context, fs []intake.Fetched) error {
 			in := boundedInbound(Inbound{Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
 				Raw: f.Raw, Msg: m, Class: s.Classify(m, f.Mailbox), HeaderOnly: f.HeaderOnly, Backlog: f.Backlog, parsedRaw: true})
 			in.words = wordList(in.Msg.Text)
-			stored, _ := storedMessage(in)
+			stored, _, _ := storedMessage(in)
 			if js, err := marshalMessage(stored); err == nil { // message_json.go
 				in.msgJSON = js
 			}

@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -135,10 +136,11 @@ func TestHandleBatchTakesParsed(t *testing.T) {
 }
 
 // TestRecordStoredOnce checks that a message record read back is whole
-// although its HTML is stored only in the raw bytes and a new request's
-// classification only in its ticket: through Handle and HandleBatch alike,
-// Store.Message gives the parsed message and its classification, the
-// stored bytes hold neither twice, and a purge leaves no HTML behind.
+// although its HTML and text are stored only in the raw bytes and a new
+// request's classification only in its ticket: through Handle and
+// HandleBatch alike, Store.Message gives the parsed message and its
+// classification, the stored bytes hold none of them twice, and a purge
+// leaves no HTML or text behind.
 func TestRecordStoredOnce(t *testing.T) {
 	files, _ := filepath.Glob("../intake/testdata/classify/heldout/*.eml")
 	if len(files) == 0 {
@@ -167,7 +169,7 @@ func TestRecordStoredOnce(t *testing.T) {
 					}
 				}
 			}
-			htmlLeft, classLeft := 0, 0
+			htmlLeft, textLeft, classLeft := 0, 0, 0
 			for _, fe := range fs {
 				want := boundedInbound(Inbound{Msg: intake.Parse(fe.Raw)}).Msg
 				v, _ := f.store.TicketForMessageID(want.MessageID)
@@ -204,8 +206,17 @@ func TestRecordStoredOnce(t *testing.T) {
 						t.Errorf("%s: classification stored twice", want.MessageID)
 					}
 				}
-				if rec.HTMLInRaw {
-					htmlLeft++
+				if rec.TextInRaw {
+					textLeft++
+					var s MessageRecord
+					if err := json.Unmarshal(stored, &s); err != nil || s.Message.Text != "" {
+						t.Errorf("%s: text stored in the record too (%v)", want.MessageID, err)
+					}
+				}
+				if rec.HTMLInRaw || rec.TextInRaw {
+					if rec.HTMLInRaw {
+						htmlLeft++
+					}
 					if bytes.Contains(stored, []byte(`"html"`)) {
 						t.Errorf("%s: HTML stored in the record too", want.MessageID)
 					}
@@ -215,13 +226,14 @@ func TestRecordStoredOnce(t *testing.T) {
 					}); err != nil {
 						t.Fatal(err)
 					}
-					if rec, err := f.store.Message(seq); err != nil || rec.HTMLInRaw || rec.Message.HTML != "" {
-						t.Errorf("%s: after the purge: %v, HTMLInRaw %v, %d bytes of HTML", want.MessageID, err, rec.HTMLInRaw, len(rec.Message.HTML))
+					if rec, err := f.store.Message(seq); err != nil || rec.HTMLInRaw || rec.TextInRaw || rec.Message.HTML != "" || rec.Message.Text != "" {
+						t.Errorf("%s: after the purge: %v, HTMLInRaw %v, TextInRaw %v, %d bytes of HTML, %d of text", want.MessageID, err,
+							rec.HTMLInRaw, rec.TextInRaw, len(rec.Message.HTML), len(rec.Message.Text))
 					}
 				}
 			}
-			if htmlLeft == 0 || classLeft == 0 {
-				t.Errorf("%d records left their HTML to the raw bytes and %d their classification to the ticket; want some of each", htmlLeft, classLeft)
+			if htmlLeft == 0 || textLeft == 0 || classLeft == 0 {
+				t.Errorf("%d records left their HTML to the raw bytes, %d their text, %d their classification to the ticket; want some of each", htmlLeft, textLeft, classLeft)
 			}
 		})
 	}

@@ -150,9 +150,16 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 						Message struct {
 							Text string `json:"text"`
 						} `json:"message"`
+						TextInRaw bool `json:"text_in_raw"`
 					}
 					if getJSON(messages, itob(m.Seq), &rec) == nil {
-						newWords = append(newWords, Words(rec.Message.Text))
+						text := rec.Message.Text
+						if rec.TextInRaw && text == "" {
+							if raw := rawTx(tx, m.Seq); raw != nil {
+								text = intake.Parse(raw).Text
+							}
+						}
+						newWords = append(newWords, Words(text))
 					}
 				}
 				sum.WordsSeq = max(sum.WordsSeq, m.Seq)

@@ -441,3 +441,37 @@ func BenchmarkMergeWords(b *testing.B) {
 		mergeWords(haveList, lists)
 	}
 }
+
+// TestIndexWordsFromRaw: a message whose record leaves its text to the raw
+// bytes (TextInRaw) gets its search words from them when the index reads
+// it back rather than from the commit that stored it.
+func TestIndexWordsFromRaw(t *testing.T) {
+	f := newFixture(t)
+	raw := "From: Jan <jan@swv.example>\r\nTo: ondersteuningpassendonderwijs@poraad.nl\r\nSubject: Clinic aanvragen\r\n" +
+		"Message-ID: <words-1@swv.example>\r\n\r\nWij willen graag een clinic over thuiszitters.\r\n"
+	ref, _ := f.handle(f.service(), "ondersteuning", raw)
+	tk := f.ticket(ref)
+	var words string
+	err := f.store.db.Update(func(tx *bolt.Tx) error {
+		// As if the index had not seen the message yet.
+		for _, b := range [][]byte{bucketTicketIndex, bucketTicketWords} {
+			if err := tx.Bucket(b).Delete([]byte(ref)); err != nil {
+				return err
+			}
+		}
+		if err := indexTicketTx(tx, tk, nil); err != nil {
+			return err
+		}
+		words = string(tx.Bucket(bucketTicketWords).Get([]byte(ref)))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := f.store.Message(tk.Messages[0].Seq); rec == nil || !rec.TextInRaw {
+		t.Fatal("the record keeps its text: nothing to test")
+	}
+	if !strings.Contains(words, "thuiszitters") {
+		t.Errorf("words read back %q, want those of the text", words)
+	}
+}

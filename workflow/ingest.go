@@ -196,7 +196,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 	class := in.Class
 	rec := &MessageRecord{Direction: DirIn, Mailbox: in.Mailbox, UIDValidity: in.UIDValidity, UID: in.UID,
 		Received: now, Message: in.Msg, Class: &class, HeaderOnly: in.HeaderOnly}
-	rec.Message, rec.HTMLInRaw = storedMessage(in) // in.msgJSON is its JSON, if any
+	rec.Message, rec.HTMLInRaw, rec.TextInRaw = storedMessage(in) // in.msgJSON is its JSON, if any
 
 	if err := noteBounceTx(tx, in, p, now); err != nil { // guard.go
 		return err
@@ -451,32 +451,41 @@ func threadTicketTx(tx *bolt.Tx, c intake.Classification) *Ticket {
 	return nil
 }
 
-// htmlInRaw reports whether in's HTML body is left out of its stored
-// record, to be read again from its raw bytes when someone looks at it:
-// the HTML is most of a parsed message (an Outlook mail's is three times
-// its text), and a message over bigRaw is not parsed again to show it.
-func htmlInRaw(in Inbound) bool {
-	return in.parsedRaw && in.Msg.HTML != "" && !in.HeaderOnly && len(in.Raw) > 0 && len(in.Raw) <= bigRaw
+// bodiesInRaw reports whether in's HTML body and text are left out of its
+// stored record, to be read again from its raw bytes when someone looks at
+// them: they are most of a parsed message (an Outlook mail's HTML is three
+// times its text) and the raw bytes hold them anyway; a message over bigRaw
+// is not parsed again to show it.
+func bodiesInRaw(in Inbound) bool {
+	return in.parsedRaw && !in.HeaderOnly && len(in.Raw) > 0 && len(in.Raw) <= bigRaw
 }
 
 // storedMessage returns the message as its record stores it (without the
-// HTML when htmlInRaw) and whether the HTML was left out.
-func storedMessage(in Inbound) (*intake.Message, bool) {
-	if !htmlInRaw(in) {
-		return in.Msg, false
+// HTML and the text when bodiesInRaw) and whether the HTML and the text
+// were left out.
+func storedMessage(in Inbound) (m *intake.Message, htmlLeft, textLeft bool) {
+	if !bodiesInRaw(in) || (in.Msg.HTML == "" && in.Msg.Text == "") {
+		return in.Msg, false, false
 	}
-	m := *in.Msg
-	m.HTML = ""
-	return &m, true
+	c := *in.Msg
+	htmlLeft, textLeft = c.HTML != "", c.Text != ""
+	c.HTML, c.Text = "", ""
+	return &c, htmlLeft, textLeft
 }
 
 // restoreTx puts back into rec what its stored form leaves to others: the
-// HTML body, parsed again from the raw bytes (gone after a purge), and the
-// classification held by the ticket the message made.
+// HTML body and the text, parsed again from the raw bytes (gone after a
+// purge), and the classification held by the ticket the message made.
 func (rec *MessageRecord) restoreTx(tx *bolt.Tx) {
-	if rec.HTMLInRaw && rec.Message != nil && rec.Message.HTML == "" {
+	if (rec.HTMLInRaw || rec.TextInRaw) && rec.Message != nil {
 		if raw := rawTx(tx, rec.Seq); raw != nil {
-			rec.Message.HTML = intake.Parse(raw).HTML
+			p := intake.Parse(raw)
+			if rec.HTMLInRaw && rec.Message.HTML == "" {
+				rec.Message.HTML = p.HTML
+			}
+			if rec.TextInRaw && rec.Message.Text == "" {
+				rec.Message.Text = p.Text
+			}
 		}
 	}
 	if rec.ClassInTicket && rec.Class == nil && rec.TicketRef != "" {

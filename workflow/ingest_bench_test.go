@@ -74,7 +74,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 			uid++
 			ins[i] = Inbound{Mailbox: "ondersteuning", UIDValidity: 1, UID: uid, Raw: s.raw, Msg: &m, Class: s.class, Backlog: true,
 				words: s.words, parsedRaw: true}
-			stored, _ := storedMessage(ins[i])
+			stored, _, _ := storedMessage(ins[i])
 			ins[i].msgJSON, _ = marshalMessage(stored) // as HandleBatch does before the commit
 			ins[i].classJSON, _ = marshalClassification(&ins[i].Class)
 		}

@@ -107,7 +107,8 @@ func appendRecordJSON(b []byte, rec *MessageRecord, msgJSON, classJSON []byte) (
 		on    bool
 	}{
 		{`,"dismissed":true`, rec.Dismissed}, {`,"html_in_raw":true`, rec.HTMLInRaw},
-		{`,"class_in_ticket":true`, rec.ClassInTicket}, {`,"purged":true`, rec.Purged},
+		{`,"text_in_raw":true`, rec.TextInRaw}, {`,"class_in_ticket":true`, rec.ClassInTicket},
+		{`,"purged":true`, rec.Purged},
 	} {
 		if f.on {
 			b = append(b, f.field...)

@@ -202,7 +202,7 @@ func purgeMessageTx(tx *bolt.Tx, seq uint64, anonymise bool) (bool, error) {
 	if !rec.Purged {
 		changed = true
 	}
-	rec.Message, rec.HTMLInRaw, rec.Purged = stub, false, true // the raw bytes are gone
+	rec.Message, rec.HTMLInRaw, rec.TextInRaw, rec.Purged = stub, false, false, true // the raw bytes are gone
 	if err := putJSON(mb, itob(seq), &rec); err != nil {
 		return false, err
 	}

@@ -118,12 +118,14 @@ type MessageRecord struct {
 	// Dismissed is set when a person dismissed an unmatched message.
 	Dismissed bool `json:"dismissed,omitempty"`
 
-	// Two parts of an inbound record are stored once, not twice, and put
-	// back by restoreTx (ingest.go) for whoever reads the whole record:
-	// HTMLInRaw says the HTML body is left out of Message and read again
-	// from the raw bytes; ClassInTicket says Class is left out because it
-	// is the classification of ticket TicketRef, which this message made.
+	// Parts of an inbound record are stored once, not twice, and put back
+	// by restoreTx (ingest.go) for whoever reads the whole record:
+	// HTMLInRaw and TextInRaw say the HTML body and the text are left out
+	// of Message and read again from the raw bytes; ClassInTicket says
+	// Class is left out because it is the classification of ticket
+	// TicketRef, which this message made.
 	HTMLInRaw     bool `json:"html_in_raw,omitempty"`
+	TextInRaw     bool `json:"text_in_raw,omitempty"`
 	ClassInTicket bool `json:"class_in_ticket,omitempty"`
 	// Purged is set when retention or a request to be forgotten removed
 	// the message's content and raw bytes (retention.go).

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -19,13 +20,28 @@ import (
 // passes them on, but never later than the limit the Poller sets around
 // each command. A command whose limit passes fails with a timeout, and the
 // client with it.
+//
+// It also buffers what it reads, readBuffer at a time: go-imap reads
+// through a buffer of 4 KiB, a system call for every message or two of a
+// backlog.
 type deadlineConn struct {
 	net.Conn
+	r *bufio.Reader
 
 	mu          sync.Mutex
 	read, write time.Time // as last asked for by go-imap
 	limit       time.Time // the Poller's; zero means none
 }
+
+// readBuffer is how much deadlineConn reads from the connection at most at
+// once.
+const readBuffer = 64 << 10
+
+func newDeadlineConn(c net.Conn) *deadlineConn {
+	return &deadlineConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer)}
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func earlier(a, b time.Time) time.Time {
 	switch {
@@ -83,7 +99,7 @@ func (p *Poller) dial(ctx context.Context, opts *imapclient.Options) (*imapclien
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	dc := &deadlineConn{Conn: raw}
+	dc := newDeadlineConn(raw)
 	dc.limitFor(cfg.DialTimeout + cfg.CommandTimeout)
 
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}

@@ -29,7 +29,8 @@ func marshalMessage(m *intake.Message) ([]byte, error) {
 
 // marshalClassification returns the JSON of c, as json.Marshal(c) would.
 func marshalClassification(c *intake.Classification) ([]byte, error) {
-	b, err := appendClassificationJSON(make([]byte, 0, 512), c)
+	// About 100 bytes a reason (rule, detail, weight): one allocation.
+	b, err := appendClassificationJSON(make([]byte, 0, 384+112*len(c.Reasons)+64*len(c.Candidates)), c)
 	if err != nil {
 		return json.Marshal(c)
 	}

@@ -241,7 +241,7 @@ func (s *session) fetchAhead(ctx context.Context, rest []imap.UID, sizes map[ima
 	size := sizes[uid]
 	if f, ok := s.ahead[uid]; ok {
 		delete(s.ahead, uid)
-		f.Size = size
+		f.Size = s.fetchedSize(size, f)
 		return f, nil
 	}
 	small := min(s.p.cfg.MaxMessageSize, bigMessageBytes) // a big one is fetched alone
@@ -282,7 +282,7 @@ func (s *session) fetchAhead(ctx context.Context, rest []imap.UID, sizes map[ima
 	}
 	if f, ok := s.ahead[uid]; ok {
 		delete(s.ahead, uid)
-		f.Size = size
+		f.Size = s.fetchedSize(size, f)
 		return f, nil
 	}
 	return s.fetch(uid, size)

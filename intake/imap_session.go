@@ -246,13 +246,60 @@ func (s *session) search(last uint32) ([]imap.UID, error) {
 	return slices.Compact(uids), nil
 }
 
-// sizes fetches RFC822.SIZE for a batch of UIDs.
+// smallSize is the size a batch gives a message of at most that many bytes
+// (or MaxMessageSize, if less) instead of its RFC822.SIZE: an upper bound,
+// enough to decide how it is fetched (many to a command, up to
+// maxPendingBytes) and how much a run holds. Its Fetched.Size is the
+// length of what was fetched, which is its RFC822.SIZE (fetchedSize).
+const smallSize = 32 << 10
+
+// small is the size sizes gives the messages it does not ask the size of.
+func (s *session) small() int64 { return min(smallSize, s.p.cfg.MaxMessageSize) }
+
+// fetchedSize is the Size of f, which sizes gave size: RFC822.SIZE, or the
+// length of the message fetched whole when size is only small's bound.
+func (s *session) fetchedSize(size int64, f *Fetched) int64 {
+	if size == s.small() && !f.HeaderOnly {
+		return int64(len(f.Raw))
+	}
+	return size
+}
+
+// sizes returns a size for each UID of the batch: RFC822.SIZE for the
+// messages larger than small, found with one UID SEARCH LARGER, and small
+// for the others. A backlog of ordinary mail so costs two commands with
+// short answers, not a FETCH response for every message. A UID expunged
+// meanwhile may be in the answer; fetching it finds nothing.
 func (s *session) sizes(batch []imap.UID) (map[imap.UID]int64, error) {
+	set := imap.UIDSetNum(batch...)
+	var big []imap.UID
+	if err := s.do("UID SEARCH LARGER", s.p.cfg.CommandTimeout, func() error {
+		data, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}, Larger: s.small()}, nil).Wait()
+		if err == nil {
+			big = data.AllUIDs()
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	sizes := make(map[imap.UID]int64, len(batch))
+	for _, uid := range batch {
+		sizes[uid] = s.small()
+	}
+	if len(big) == 0 {
+		return sizes, nil
+	}
+	asked := make(map[imap.UID]bool, len(big))
+	for _, uid := range big {
+		if _, ok := sizes[uid]; ok {
+			delete(sizes, uid) // a size of its own, or gone
+			asked[uid] = true
+		}
+	}
 	err := s.do("UID FETCH sizes", s.p.cfg.CommandTimeout, func() error {
-		bufs, err := s.c.Fetch(imap.UIDSetNum(batch...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+		bufs, err := s.c.Fetch(imap.UIDSetNum(big...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
 		for _, b := range bufs {
-			if b.UID != 0 {
+			if asked[b.UID] {
 				sizes[b.UID] = b.RFC822Size
 			}
 		}
@@ -277,14 +324,15 @@ func (s *session) fetch(uid imap.UID, size int64) (*Fetched, error) {
 	if err != nil || !found {
 		return nil, err
 	}
-	return &Fetched{
+	f := &Fetched{
 		Mailbox:     s.p.cfg.Name,
 		UIDValidity: s.uidValidity,
 		UID:         uint32(uid),
 		Raw:         raw,
-		Size:        size,
 		HeaderOnly:  headerOnly,
-	}, nil
+	}
+	f.Size = s.fetchedSize(size, f)
+	return f, nil
 }
 
 // fetchSection runs one UID FETCH of BODY.PEEK[] or BODY.PEEK[HEADER] and

@@ -898,3 +898,32 @@ func TestPollerAgainstDovecotRestart(t *testing.T) {
 	}
 	h.checkContract(t)
 }
+
+// TestPollerSizesOfMixedMessages: a batch asks the size only of the
+// messages above smallSize (UID SEARCH LARGER); every message, small,
+// medium or big, still comes whole, in UID order, with its size.
+func TestPollerSizesOfMixedMessages(t *testing.T) {
+	srv := startIMAP(t)
+	var want [][]byte
+	for i, size := range []int{0, 40 << 10, 0, 2 << 20, smallSize, smallSize + 1, 0} {
+		m := testMessage(i + 1)
+		if size > len(m) {
+			m = append(m[:len(m):len(m)], bytes.Repeat([]byte("x"), size-len(m))...)
+		}
+		if err := srv.Append("desk", "INBOX", m); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m)
+	}
+	h := newTestHandler()
+	cfg := configFor(srv, "desk", "geheim")
+	p := newTestPoller(t, cfg, h)
+	run(t, p)
+	got := h.waitFor(t, len(want), 10*time.Second)
+	for i, f := range got {
+		if f.UID != uint32(i+1) || f.HeaderOnly || !bytes.Equal(f.Raw, want[i]) || f.Size != int64(len(want[i])) {
+			t.Errorf("message %d: UID %d, HeaderOnly %v, %d bytes, Size %d; want %d bytes", i+1, f.UID, f.HeaderOnly, len(f.Raw), f.Size, len(want[i]))
+		}
+	}
+	h.checkContract(t)
+}

@@ -276,10 +276,18 @@ func TestCommitLane(t *testing.T) {
 		return fs, ins
 	}
 	var committed, reported []string
-	release := make(chan bool) // each commit waits for one value: true commits, false fails
+	// Each commit waits for one value: true commits, false fails. A
+	// commit nobody releases (a lane that goes on after a failure) gives
+	// up after a while, so that the test fails instead of hanging.
+	release := make(chan bool)
 	l := startLane(func(ins []Inbound) ([]IngestResult, error) {
-		if !<-release {
-			return nil, errors.New("disk full")
+		select {
+		case ok := <-release:
+			if !ok {
+				return nil, errors.New("disk full")
+			}
+		case <-time.After(2 * time.Second):
+			return nil, errors.New("commit never released")
 		}
 		committed = append(committed, ins[0].Msg.MessageID)
 		return make([]IngestResult, len(ins)), nil

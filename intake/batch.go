@@ -54,12 +54,17 @@ const rampStart = 256
 // rampedChunks splits uids into batches of at most size, the first ones
 // smaller: rampStart, then twice as many each time. A batch is stored
 // while the next is fetched, so a backlog keeps every core busy from the
-// first few milliseconds instead of after a whole batch is fetched.
+// first few milliseconds instead of after a whole batch is fetched. A
+// batch followed by at most a quarter of its size takes those too: a
+// batch of a few stored alone at the end would leave a core idle.
 func rampedChunks(uids []imap.UID, size int) iter.Seq[[]imap.UID] {
 	return func(yield func([]imap.UID) bool) {
 		n := min(size, rampStart)
 		for len(uids) > 0 {
 			k := min(n, len(uids))
+			if len(uids)-k <= k/4 {
+				k = len(uids)
+			}
 			if !yield(uids[:k:k]) {
 				return
 			}

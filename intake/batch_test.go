@@ -197,7 +197,7 @@ func TestPollerBatchesOverlapFetch(t *testing.T) {
 }
 
 func TestRampedChunks(t *testing.T) {
-	uids := make([]imap.UID, 5000)
+	uids := make([]imap.UID, 10000)
 	for i := range uids {
 		uids[i] = imap.UID(i + 1)
 	}
@@ -206,10 +206,14 @@ func TestRampedChunks(t *testing.T) {
 		want    []int
 	}{
 		{5000, 2000, []int{256, 512, 1024, 2000, 1208}},
-		{300, 2000, []int{256, 44}},
+		{10000, 2000, []int{256, 512, 1024, 2000, 2000, 2000, 2208}}, // the last 208 go with the 2000 before
+		{300, 2000, []int{300}},
+		{321, 2000, []int{256, 65}},
 		{7, 3, []int{3, 3, 1}},
 		{0, 2000, nil},
 		{1000, 300, []int{256, 300, 300, 144}},
+		{1075, 300, []int{256, 300, 300, 219}},
+		{931, 300, []int{256, 300, 375}},
 	} {
 		var got []int
 		next := imap.UID(1)

@@ -92,7 +92,9 @@ type MailboxConfig struct {
 	// rechecks are only load.
 	IdleRecheck time.Duration
 	// BatchSize is how many UIDs one FETCH of sizes asks for, and so the
-	// most messages handed to a BatchHandler at once. 0 means 2000.
+	// most messages handed to a BatchHandler at once, but for a batch
+	// followed by only a few (at most a quarter of it), which takes them
+	// too. 0 means 2000.
 	BatchSize int
 	// InitialSync says what happens on the first start (no stored cursor)
 	// to the mail already in the folder: InitialSyncImport (also ""),

@@ -224,6 +224,15 @@ func (s *session) sweep(last uint32) error {
 	return s.moveHandled(imap.UIDSetNum(left...))
 }
 
+// searchReturn asks a server with ESEARCH (RFC 4731) for the UIDs a search
+// finds as ranges ("1:10000") instead of one number each.
+func (s *session) searchReturn() *imap.SearchOptions {
+	if s.c.Caps().Has(imap.CapESearch) {
+		return &imap.SearchOptions{ReturnAll: true}
+	}
+	return nil
+}
+
 // search returns the UIDs above last, ascending. "UID n:*" always matches
 // the highest UID even when it is below n, so the answer is filtered.
 func (s *session) search(last uint32) ([]imap.UID, error) {
@@ -235,7 +244,7 @@ func (s *session) search(last uint32) ([]imap.UID, error) {
 	var data *imap.SearchData
 	err := s.do("UID SEARCH", s.p.cfg.CommandTimeout, func() error {
 		var err error
-		data, err = s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+		data, err = s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, s.searchReturn()).Wait()
 		return err
 	})
 	if err != nil {
@@ -274,7 +283,7 @@ func (s *session) sizes(batch []imap.UID) (map[imap.UID]int64, error) {
 	set := imap.UIDSetNum(batch...)
 	var big []imap.UID
 	if err := s.do("UID SEARCH LARGER", s.p.cfg.CommandTimeout, func() error {
-		data, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}, Larger: s.small()}, nil).Wait()
+		data, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}, Larger: s.small()}, s.searchReturn()).Wait()
 		if err == nil {
 			big = data.AllUIDs()
 		}

@@ -520,11 +520,11 @@ func firstRequestText(tx *bolt.Tx, t *Ticket, max int) string {
 		if m.Direction != DirIn {
 			continue
 		}
-		rec, err := messageTx(tx, m.Seq) // the text may be in the raw bytes
-		if err != nil || rec.Message == nil {
+		text, err := messageTextTx(tx, m.Seq)
+		if err != nil {
 			return ""
 		}
-		text := strings.TrimSpace(intake.StripQuoted(rec.Message.Text))
+		text = strings.TrimSpace(intake.StripQuoted(text))
 		if r := []rune(text); len(r) > max {
 			text = string(r[:max]) + " …"
 		}

@@ -229,10 +229,10 @@ func parseAll(fs []intake.Fetched) []*intake.Message {
 	msgs := make([]*intake.Message, len(fs))
 	parallel(len(fs), func(i int) {
 		switch {
-		case fs[i].Parsed != nil && !fs[i].HeaderOnly:
-			msgs[i] = fs[i].Parsed
 		case fs[i].HeaderOnly:
 			msgs[i] = intake.ParseHeader(fs[i].Raw, fs[i].Size)
+		case fs[i].Parsed != nil:
+			msgs[i] = fs[i].Parsed
 		default:
 			msgs[i] = intake.Parse(fs[i].Raw)
 		}

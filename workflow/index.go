@@ -117,7 +117,6 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 	if a := t.Appointment; a != nil && a.Status != "cancelled" && t.State != StateCancelled {
 		sum.Appointment, sum.AppointmentEnd, sum.Location = a.Start, a.End, a.Location
 	}
-	messages := tx.Bucket(bucketMessages)
 	outbox := tx.Bucket(bucketOutbox)
 	var one [1][]string
 	newWords := one[:0]  // mostly one message's
@@ -139,28 +138,10 @@ func indexTicketTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
 			}
 			if m.Seq > old.WordsSeq {
 				if fresh != nil && fresh.seq == m.Seq { // just stored: no need to read it back
-					if fresh.list != nil {
-						freshList, freshAt = fresh.list, len(newWords)
-						newWords = append(newWords, nil)
-					} else {
-						newWords = append(newWords, fresh.words)
-					}
-				} else {
-					var rec struct {
-						Message struct {
-							Text string `json:"text"`
-						} `json:"message"`
-						TextInRaw bool `json:"text_in_raw"`
-					}
-					if getJSON(messages, itob(m.Seq), &rec) == nil {
-						text := rec.Message.Text
-						if rec.TextInRaw && text == "" {
-							if raw := rawTx(tx, m.Seq); raw != nil {
-								text = intake.Parse(raw).Text
-							}
-						}
-						newWords = append(newWords, Words(text))
-					}
+					freshList, freshAt = fresh.list, len(newWords)
+					newWords = append(newWords, nil)
+				} else if text, err := messageTextTx(tx, m.Seq); err == nil {
+					newWords = append(newWords, Words(text))
 				}
 				sum.WordsSeq = max(sum.WordsSeq, m.Seq)
 			}
@@ -376,12 +357,11 @@ func jsonSpecial8(x uint64) uint64 {
 
 // freshWords are the words of the message with sequence seq, which the
 // transaction has just stored: computed before it began, outside the
-// commit's critical path. list, when not nil, is wordList of its text and
-// stands for words; a new ticket stores it as it is.
+// commit's critical path. list is wordList of its text; a new ticket
+// stores it as it is.
 type freshWords struct {
-	seq   uint64
-	words []string
-	list  []byte
+	seq  uint64
+	list []byte
 }
 
 // answerPurpose reports whether an outbound mail of this purpose answers

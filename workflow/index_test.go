@@ -270,7 +270,8 @@ func wordsReference(text string) []string {
 }
 
 // TestIndexFreshWordList: a fresh message's words given as wordList index
-// the same as given as Words, for a new ticket and for one that has words.
+// the same as the words read back from its stored record, for a new ticket
+// and for one that has words.
 func TestIndexFreshWordList(t *testing.T) {
 	var long strings.Builder
 	for i := range maxWordsPerTicket + 50 {
@@ -294,11 +295,18 @@ func TestIndexFreshWordList(t *testing.T) {
 				if tk.Ref != "PO-all" {
 					tk.Messages = tk.Messages[i:]
 				}
-				fresh := &freshWords{seq: uint64(i + 1), words: Words(text)}
+				seq := uint64(i + 1)
+				var fresh *freshWords // nil: read back from the record
 				if list {
-					fresh = &freshWords{seq: uint64(i + 1), list: wordList(text)}
+					fresh = &freshWords{seq: seq, list: wordList(text)}
 				}
-				if err := st.db.Update(func(tx *bolt.Tx) error { return indexTicketTx(tx, tk, fresh) }); err != nil {
+				if err := st.db.Update(func(tx *bolt.Tx) error {
+					rec := MessageRecord{Seq: seq, Direction: DirIn, Message: &intake.Message{Text: text}}
+					if err := putJSON(tx.Bucket(bucketMessages), itob(seq), &rec); err != nil {
+						return err
+					}
+					return indexTicketTx(tx, tk, fresh)
+				}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -325,7 +333,7 @@ func TestIndexFreshWordList(t *testing.T) {
 	wantWords, wantSums := index(false)
 	gotWords, gotSums := index(true)
 	if !slices.Equal(gotWords, wantWords) || !slices.Equal(gotSums, wantSums) {
-		t.Errorf("with wordList:\n%s\n%s\nwith Words:\n%s\n%s", gotWords, gotSums, wantWords, wantSums)
+		t.Errorf("with wordList:\n%s\n%s\nread back:\n%s\n%s", gotWords, gotSums, wantWords, wantSums)
 	}
 	if len(wantWords) != len(texts)+1 || !strings.HasPrefix(wantWords[len(texts)], `PO-all="de clinic over financiën plannen woord0 woord1`) {
 		t.Errorf("words: %s", wantWords)

@@ -496,6 +496,27 @@ func (rec *MessageRecord) restoreTx(tx *bolt.Tx) {
 	}
 }
 
+// messageTextTx returns the text of the message stored under seq, read
+// again from its raw bytes when its record leaves it there (TextInRaw),
+// without decoding or restoring the rest of the record.
+func messageTextTx(tx *bolt.Tx, seq uint64) (string, error) {
+	var rec struct {
+		Message *struct {
+			Text string `json:"text"`
+		} `json:"message"`
+		TextInRaw bool `json:"text_in_raw"`
+	}
+	if err := getJSON(tx.Bucket(bucketMessages), itob(seq), &rec); err != nil || rec.Message == nil {
+		return "", err
+	}
+	if rec.TextInRaw && rec.Message.Text == "" {
+		if raw := rawTx(tx, seq); raw != nil {
+			return intake.Parse(raw).Text, nil
+		}
+	}
+	return rec.Message.Text, nil
+}
+
 // messageTx reads the whole record stored under seq (restoreTx).
 func messageTx(tx *bolt.Tx, seq uint64) (*MessageRecord, error) {
 	var rec MessageRecord

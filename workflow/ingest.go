@@ -1,10 +1,10 @@
 package workflow
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -122,11 +122,18 @@ type cursorCache map[string]*cachedCursor
 type cachedCursor struct {
 	cur     intake.Cursor
 	changed bool
+	ic      *ingestCache // under txCacheKey only (ingest_cache.go)
 }
 
-// putTx stores the cursors that changed.
+// putTx stores the cursors and the counters that changed.
 func (cc cursorCache) putTx(tx *bolt.Tx) error {
 	for mailbox, c := range cc {
+		if c.ic != nil {
+			if err := c.ic.flushTx(); err != nil {
+				return err
+			}
+			continue
+		}
 		if c.changed {
 			if err := putJSON(tx.Bucket(bucketCursors), []byte(mailbox), c.cur); err != nil {
 				return err
@@ -141,6 +148,7 @@ func (cc cursorCache) putTx(tx *bolt.Tx) error {
 // read each from the store).
 func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cursorCache) error {
 	now := p.now()
+	ic := cc.ingest(tx)
 	var err error
 	var cur intake.Cursor
 	if c := cc[in.Mailbox]; c != nil {
@@ -175,8 +183,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 		return putJSON(tx.Bucket(bucketCursors), []byte(in.Mailbox), next)
 	}
 
-	ids := tx.Bucket(bucketMessageIDs)
-	if v := ids.Get([]byte(in.Msg.MessageID)); v != nil {
+	if v := ic.get(ic.ids, &ic.idsCursor, []byte(in.Msg.MessageID)); v != nil {
 		res.Duplicate, res.Seq = true, btoi(v)
 		var rec MessageRecord
 		if err := getJSON(tx.Bucket(bucketMessages), v, &rec); err == nil {
@@ -194,9 +201,15 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 	}
 
 	class := in.Class
+	// rec.Class is set where the record holds it (not ClassInTicket): a
+	// copy on the heap, made only then.
 	rec := &MessageRecord{Direction: DirIn, Mailbox: in.Mailbox, UIDValidity: in.UIDValidity, UID: in.UID,
-		Received: now, Message: in.Msg, Class: &class, HeaderOnly: in.HeaderOnly}
-	rec.Message, rec.HTMLInRaw, rec.TextInRaw = storedMessage(in) // in.msgJSON is its JSON, if any
+		Received: now, Message: in.Msg, HeaderOnly: in.HeaderOnly}
+	if in.msgJSON != nil { // the JSON of storedMessage(in): the record takes it as it is
+		rec.HTMLInRaw, rec.TextInRaw = bodiesLeft(in)
+	} else {
+		rec.Message, rec.HTMLInRaw, rec.TextInRaw = storedMessage(in)
+	}
 
 	if err := noteBounceTx(tx, in, p, now); err != nil { // guard.go
 		return err
@@ -206,7 +219,9 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 	case intake.KindAutoReply, intake.KindBounce:
 		t = threadTicketTx(tx, class)
 		if t == nil {
-			seq, err := putMessageTx(tx, rec, in.Raw)
+			c := class
+			rec.Class = &c
+			seq, err := putMessageCachedTx(ic, rec, in.Raw, in.msgJSON, in.classJSON)
 			if err != nil {
 				return err
 			}
@@ -242,7 +257,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 		}
 		// A follow-up naming a ticket we do not know becomes a new ticket,
 		// with a note so that a person can link it by hand.
-		if t, err = newTicketTx(tx, in, p, now); err != nil {
+		if t, err = newTicketTx(tx, ic, in, p, now); err != nil {
 			return err
 		}
 		note := "verwijst naar een onbekend ticket"
@@ -256,7 +271,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 		res.NewTicket = true
 
 	default: // new
-		if t, err = newTicketTx(tx, in, p, now); err != nil {
+		if t, err = newTicketTx(tx, ic, in, p, now); err != nil {
 			return err
 		}
 		res.NewTicket = true
@@ -264,7 +279,11 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 
 	rec.TicketRef = t.Ref
 	rec.ClassInTicket = res.NewTicket // the ticket holds it (restoreTx)
-	seq, err := putMessageJSONTx(tx, rec, in.Raw, in.msgJSON, in.classJSON)
+	if !rec.ClassInTicket {
+		c := class
+		rec.Class = &c
+	}
+	seq, err := putMessageCachedTx(ic, rec, in.Raw, in.msgJSON, in.classJSON)
 	if err != nil {
 		return err
 	}
@@ -301,16 +320,16 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 	if words == nil {
 		words = wordList(in.Msg.Text)
 	}
-	if err := putTicketFreshTx(tx, t, &freshWords{seq: seq, list: words}); err != nil {
+	if err := putTicketCachedTx(tx, ic, t, &freshWords{seq: seq, list: words}); err != nil {
 		return err
 	}
 	return advance()
 }
 
 // newTicketTx creates a ticket for an inbound message with a fresh reference.
-func newTicketTx(tx *bolt.Tx, in Inbound, p *Policy, now time.Time) (*Ticket, error) {
+func newTicketTx(tx *bolt.Tx, ic *ingestCache, in Inbound, p *Policy, now time.Time) (*Ticket, error) {
 	year := now.In(amsterdam).Year()
-	n, err := nextCounterTx(tx, "ticket/"+strconv.Itoa(year))
+	n, err := ic.nextCounter(tx, ic.ticketCounter(year))
 	if err != nil {
 		return nil, err
 	}
@@ -324,10 +343,20 @@ func newTicketTx(tx *bolt.Tx, in Inbound, p *Policy, now time.Time) (*Ticket, er
 		requester = in.Msg.From
 	}
 	mb := p.Mailboxes[in.Mailbox]
-	t := &Ticket{
+	// The ticket and what ingestCachedTx adds to it, in one allocation: its
+	// message, and its creation's audit line with two more (imported, or
+	// confirmed and assigned).
+	nt := new(struct {
+		t     Ticket
+		msgs  [1]MessageRef
+		audit [3]AuditEntry
+	})
+	t := &nt.t
+	*t = Ticket{
 		Ref: ref, Mailbox: in.Mailbox, MailboxAddress: mb.Address, Type: typ, Family: FamilyOf(typ),
 		State: StateNew, Subject: in.Msg.Subject, Requester: requester, Org: in.Class.Org, Phone: in.Class.Phone,
 		Created: now, Classification: in.Class, classJSON: in.classJSON,
+		Messages: nt.msgs[:0], Audit: nt.audit[:0],
 	}
 	t.audit(now, "loket", "created", "ticket aangemaakt uit <"+in.Msg.MessageID+"> in mailbox "+in.Mailbox+", type "+string(typ), "")
 	return t, nil
@@ -464,13 +493,22 @@ func bodiesInRaw(in Inbound) bool {
 // HTML and the text when bodiesInRaw) and whether the HTML and the text
 // were left out.
 func storedMessage(in Inbound) (m *intake.Message, htmlLeft, textLeft bool) {
-	if !bodiesInRaw(in) || (in.Msg.HTML == "" && in.Msg.Text == "") {
+	htmlLeft, textLeft = bodiesLeft(in)
+	if !htmlLeft && !textLeft {
 		return in.Msg, false, false
 	}
 	c := *in.Msg
-	htmlLeft, textLeft = c.HTML != "", c.Text != ""
 	c.HTML, c.Text = "", ""
 	return &c, htmlLeft, textLeft
+}
+
+// bodiesLeft reports whether in's record leaves out its HTML body and its
+// text (storedMessage).
+func bodiesLeft(in Inbound) (htmlLeft, textLeft bool) {
+	if !bodiesInRaw(in) {
+		return false, false
+	}
+	return in.Msg.HTML != "", in.Msg.Text != ""
 }
 
 // restoreTx puts back into rec what its stored form leaves to others: the
@@ -528,31 +566,34 @@ func messageTx(tx *bolt.Tx, seq uint64) (*MessageRecord, error) {
 }
 
 func putMessageTx(tx *bolt.Tx, rec *MessageRecord, raw []byte) (uint64, error) {
-	return putMessageJSONTx(tx, rec, raw, nil, nil)
+	return putMessageCachedTx(newIngestCache(tx), rec, raw, nil, nil)
 }
 
-// putMessageJSONTx is putMessageTx with rec.Message already encoded as
-// msgJSON and its classification as classJSON (nil: encode them here).
-func putMessageJSONTx(tx *bolt.Tx, rec *MessageRecord, raw, msgJSON, classJSON []byte) (uint64, error) {
-	mb := tx.Bucket(bucketMessages)
-	mb.FillPercent = appendFill
+// putMessageCachedTx is putMessageTx with the buckets in ic, and with
+// rec.Message already encoded as msgJSON and its classification as
+// classJSON (nil: encode them here).
+func putMessageCachedTx(ic *ingestCache, rec *MessageRecord, raw, msgJSON, classJSON []byte) (uint64, error) {
+	mb := ic.messages
+	mb.FillPercent = sealedFill
 	seq, err := mb.NextSequence()
 	if err != nil {
 		return 0, fmt.Errorf("message sequence: %w", err)
 	}
 	rec.Seq = seq
-	data, err := marshalRecord(rec, msgJSON, classJSON) // message_json.go
+	data, err := marshalRecordSlab(ic.slab, rec, msgJSON, classJSON) // message_json.go
 	if err != nil {
 		return 0, fmt.Errorf("encode message %d: %w", seq, err)
 	}
-	if err := mb.Put(itob(seq), data); err != nil {
+	// bbolt copies keys, not values: also the Message-ID's value.
+	key := ic.slab.keep(binary.BigEndian.AppendUint64(ic.slab.buf(8), seq))
+	if err := mb.Put(key, data); err != nil {
 		return 0, fmt.Errorf("store message %d: %w", seq, err)
 	}
-	if err := putRawTx(tx, seq, raw); err != nil {
+	if err := putRaw(ic.raw, key, raw); err != nil {
 		return 0, err
 	}
 	if id := rec.Message.MessageID; id != "" {
-		if err := tx.Bucket(bucketMessageIDs).Put([]byte(id), itob(seq)); err != nil {
+		if err := ic.ids.Put([]byte(id), key); err != nil {
 			return 0, fmt.Errorf("index Message-ID: %w", err)
 		}
 	}
@@ -569,12 +610,12 @@ const bigRaw = 1 << 20
 // rawKey is the one key in a big message's own bucket.
 var rawKey = []byte("raw")
 
-// putRawTx stores a message's raw bytes under seq.
-func putRawTx(tx *bolt.Tx, seq uint64, raw []byte) error {
-	rb := tx.Bucket(bucketRaw)
-	rb.FillPercent = appendFill
+// putRaw stores a message's raw bytes in the raw bucket rb under key, its
+// seq (itob).
+func putRaw(rb *bolt.Bucket, key, raw []byte) error {
+	rb.FillPercent = sealedFill
 	if len(raw) > bigRaw {
-		b, err := rb.CreateBucket(itob(seq))
+		b, err := rb.CreateBucket(key)
 		if err == nil {
 			err = b.Put(rawKey, raw)
 		}
@@ -583,7 +624,7 @@ func putRawTx(tx *bolt.Tx, seq uint64, raw []byte) error {
 		}
 		return nil
 	}
-	if err := rb.Put(itob(seq), raw); err != nil {
+	if err := rb.Put(key, raw); err != nil {
 		return fmt.Errorf("store raw message: %w", err)
 	}
 	return nil
@@ -625,12 +666,17 @@ func putTicketTx(tx *bolt.Tx, t *Ticket) error { return putTicketFreshTx(tx, t, 
 // putTicketFreshTx stores t and its summary; fresh, when not nil, has the
 // words of the message the transaction just stored for it.
 func putTicketFreshTx(tx *bolt.Tx, t *Ticket, fresh *freshWords) error {
-	if err := indexTicketTx(tx, t, fresh); err != nil { // the queue's summary (index.go)
+	return putTicketCachedTx(tx, newIngestCache(tx), t, fresh)
+}
+
+// putTicketCachedTx is putTicketFreshTx with the buckets in ic.
+func putTicketCachedTx(tx *bolt.Tx, ic *ingestCache, t *Ticket, fresh *freshWords) error {
+	if err := indexTicketCachedTx(tx, ic, t, fresh); err != nil { // the queue's summary (index.go)
 		return err
 	}
-	b := tx.Bucket(bucketTickets)
+	b := ic.tickets
 	b.FillPercent = appendFill
-	data, err := marshalTicket(t) // ticket_json.go
+	data, err := marshalTicketSlab(ic.slab, t) // ticket_json.go
 	if err != nil {
 		return fmt.Errorf("encode ticket %s: %w", t.Ref, err)
 	}
@@ -685,3 +731,9 @@ var amsterdam = templates.Amsterdam
 // (sequences, ticket references): pages split full instead of half full,
 // which halves their size and the pages each commit writes.
 const appendFill = 0.9
+
+// sealedFill is the fill percentage of buckets whose keys grow and whose
+// values are written once (raw bytes, message records, the index log):
+// nothing is inserted or grows in a full page later, so pages split
+// full; at 0.9 a page of 3.7 KB raw messages was three quarters full.
+const sealedFill = 1.0

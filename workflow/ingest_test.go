@@ -419,3 +419,60 @@ func TestSpliceTicketJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestBatchCountersAndDuplicates: a batch keeps the ticket counters
+// and its buckets for the transaction (ingestCache); what it stores is
+// what Ingest one by one stores: consecutive references per year, also
+// when the year turns within the batch, the counters as the last ticket
+// left them, and a Message-ID seen earlier in the same batch a duplicate.
+func TestIngestBatchCountersAndDuplicates(t *testing.T) {
+	f := newFixture(t)
+	f.pol.Confirm = false
+	calls := 0
+	f.pol.Now = func() time.Time { // one call per message
+		calls++
+		if calls > 3 {
+			return time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)
+		}
+		return f.now
+	}
+	var ins []Inbound
+	for i, id := range []string{"a@x", "b@x", "c@x", "d@x", "b@x", "e@x"} {
+		ins = append(ins, Inbound{Mailbox: "ondersteuning", UIDValidity: 7, UID: uint32(i + 1), Raw: []byte("raw " + id),
+			Msg: msg(id, "r"+id, "vraag"), Class: newClass(intake.TypeOverig)})
+	}
+	res, err := f.store.IngestBatch(ins, f.pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"PO-2026-0001", "PO-2026-0002", "PO-2026-0003", "PO-2027-0001", "PO-2026-0002", "PO-2027-0002"}
+	for i, r := range res {
+		if r.TicketRef != want[i] || r.Duplicate != (i == 4) || r.NewTicket == (i == 4) {
+			t.Errorf("message %d: %+v, want ticket %s", i, r, want[i])
+		}
+	}
+	if res[4].Seq != res[1].Seq {
+		t.Errorf("duplicate has seq %d, its first %d", res[4].Seq, res[1].Seq)
+	}
+	_ = f.store.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCounters)
+		if n26, n27 := btoi(b.Get([]byte("ticket/2026"))), btoi(b.Get([]byte("ticket/2027"))); n26 != 3 || n27 != 2 {
+			t.Errorf("counters 2026 %d, 2027 %d; want 3 and 2", n26, n27)
+		}
+		if c, err := cursorTx(tx, "ondersteuning"); err != nil || c.LastUID != 6 {
+			t.Errorf("cursor %+v, %v", c, err)
+		}
+		return nil
+	})
+	f.pol.Now = func() time.Time { return time.Date(2027, 1, 2, 9, 0, 0, 0, time.UTC) }
+	f.uid = 6 // after the batch's
+	if r := f.ingest("ondersteuning", msg("f@x", "rf@x", "vraag"), newClass(intake.TypeOverig)); r.TicketRef != "PO-2027-0003" {
+		t.Errorf("next ticket after the batch: %s", r.TicketRef)
+	}
+	for i, ref := range []string{"PO-2026-0001", "PO-2027-0002"} {
+		tk := f.ticket(ref)
+		if len(tk.Messages) != 1 || tk.Messages[0].Seq != res[[]int{0, 5}[i]].Seq || len(tk.Audit) != 2 {
+			t.Errorf("ticket %s: %+v", ref, tk)
+		}
+	}
+}

@@ -29,12 +29,28 @@ func marshalMessage(m *intake.Message) ([]byte, error) {
 
 // marshalClassification returns the JSON of c, as json.Marshal(c) would.
 func marshalClassification(c *intake.Classification) ([]byte, error) {
-	// About 100 bytes a reason (rule, detail, weight): one allocation.
-	b, err := appendClassificationJSON(make([]byte, 0, 384+112*len(c.Reasons)+64*len(c.Candidates)), c)
+	b, err := appendClassificationJSON(make([]byte, 0, classificationJSONSize(c)), c)
 	if err != nil {
 		return json.Marshal(c)
 	}
 	return b, nil
+}
+
+// classificationJSONSize is a little more than the JSON of c takes (as
+// ticketJSONSize): one allocation, not a doubling, nor one much too big.
+// Field names, punctuation and numbers take the constants (a weight of
+// up to 6 characters, a score or confidence of up to 24), strings their
+// length and a sixteenth; a longer weight may cost a doubling.
+func classificationJSONSize(c *intake.Classification) int {
+	n := len(c.Kind) + len(c.Type) + len(c.TicketRef) + len(c.ThreadMessageID) + len(c.Org) + len(c.Phone) +
+		len(c.Requester.Name) + len(c.Requester.Address)
+	for i := range c.Reasons {
+		n += 40 + len(c.Reasons[i].Rule) + len(c.Reasons[i].Detail)
+	}
+	for i := range c.Candidates {
+		n += 80 + len(c.Candidates[i].Type)
+	}
+	return 224 + n + n/16
 }
 
 // marshalRecord returns the JSON of rec as stored: json.Marshal(rec),
@@ -42,7 +58,19 @@ func marshalClassification(c *intake.Classification) ([]byte, error) {
 // when not nil, are the JSON of rec.Message and rec.Class, worked out
 // before the transaction (HandleBatch), and put in place as they are.
 func marshalRecord(rec *MessageRecord, msgJSON, classJSON []byte) ([]byte, error) {
-	b, err := appendRecordJSON(make([]byte, 0, 256+len(msgJSON)+len(classJSON)), rec, msgJSON, classJSON)
+	return marshalRecordSlab(nil, rec, msgJSON, classJSON)
+}
+
+// marshalRecordSlab is marshalRecord into the transaction's slab s.
+func marshalRecordSlab(s *valueSlab, rec *MessageRecord, msgJSON, classJSON []byte) ([]byte, error) {
+	size := 256 + len(msgJSON)
+	if !rec.ClassInTicket {
+		size += len(classJSON)
+	}
+	if msgJSON == nil {
+		size += 1024 // appendMessageJSON's
+	}
+	b, err := appendRecordJSON(s.buf(size), rec, msgJSON, classJSON)
 	if err != nil {
 		r := *rec
 		if r.ClassInTicket {
@@ -50,7 +78,7 @@ func marshalRecord(rec *MessageRecord, msgJSON, classJSON []byte) ([]byte, error
 		}
 		return json.Marshal(&r) // a value encoding/json refuses too: its error
 	}
-	return b, nil
+	return s.keep(b), nil
 }
 
 func appendRecordJSON(b []byte, rec *MessageRecord, msgJSON, classJSON []byte) ([]byte, error) {
@@ -137,7 +165,8 @@ func appendMessageJSON(b []byte, m *intake.Message) ([]byte, error) {
 	}
 	if len(m.Header) > 0 {
 		b = append(b, `,"header":{`...)
-		keys := make([]string, 0, len(m.Header))
+		var few [16]string // the header fields classification looks at
+		keys := few[:0]
 		for k := range m.Header {
 			keys = append(keys, k)
 		}
@@ -322,6 +351,9 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return nil, errJSONFloat
 	}
+	if b, ok := appendShortFloat(b, f); ok {
+		return b, nil
+	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -335,4 +367,38 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// appendShortFloat appends f as appendJSONFloat does when it is a decimal
+// of at most four places below 1e9 in size, as weights, scores and
+// confidences are (4, 0.3, 0.69), without strconv's shortest-digits
+// search; false for any other value. The d-place decimal n/10^d that
+// parses to f is the only one of d places within f's rounding (places are
+// 1e-4 apart or more, f's ulp below 1.2e-7), so with the fewest places that
+// do it is strconv's shortest form (TestAppendShortFloat).
+func appendShortFloat(b []byte, f float64) ([]byte, bool) {
+	a := math.Abs(f)
+	if !(a < 1e9) || (a == 0 && math.Signbit(f)) { // -0 is "-0"
+		return b, false
+	}
+	p := 1.0
+	for d := range 5 {
+		if n := math.Round(a * p); n/p == a {
+			if f < 0 {
+				b = append(b, '-')
+			}
+			i, frac := uint64(n)/uint64(p), uint64(n)%uint64(p)
+			b = strconv.AppendUint(b, i, 10)
+			if d > 0 {
+				b = append(b, '.')
+				for q := uint64(p) / 10; q > frac && q > 1; q /= 10 {
+					b = append(b, '0')
+				}
+				b = strconv.AppendUint(b, frac, 10)
+			}
+			return b, true
+		}
+		p *= 10
+	}
+	return b, false
 }

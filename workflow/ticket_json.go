@@ -16,14 +16,46 @@ import (
 )
 
 // marshalTicket returns the JSON of t, as json.Marshal(t) would.
-func marshalTicket(t *Ticket) ([]byte, error) {
-	// About what a ticket takes: one allocation, not a doubling.
-	size := 1024 + len(t.classJSON) + 256*(len(t.Messages)+len(t.Audit))
-	b, err := appendTicketJSON(make([]byte, 0, size), t)
+func marshalTicket(t *Ticket) ([]byte, error) { return marshalTicketSlab(nil, t) }
+
+// marshalTicketSlab is marshalTicket into the transaction's slab s.
+func marshalTicketSlab(s *valueSlab, t *Ticket) ([]byte, error) {
+	b, err := appendTicketJSON(s.buf(ticketJSONSize(t)), t)
 	if err != nil {
 		return json.Marshal(t) // the rare value this encoder leaves to encoding/json's errors
 	}
-	return b, nil
+	return s.keep(b), nil
+}
+
+// ticketJSONSize is a little more than the JSON of t takes, so that it is
+// one allocation, not a doubling, and not much more: the serial commit
+// makes one for every ticket it stores, and their zeroing and collection
+// cost as much as their encoding. Field names and punctuation, numbers
+// and times take at most the constants; the strings their length, with
+// appendJSONString's room for escapes (a sixteenth).
+func ticketJSONSize(t *Ticket) int {
+	n := len(t.Ref) + len(t.Mailbox) + len(t.MailboxAddress) + len(t.Type) + len(t.Family) + len(t.State) + len(t.Subject) +
+		len(t.Requester.Name) + len(t.Requester.Address) + len(t.Org) + len(t.Phone) + len(t.Assignee) + len(t.AssigneeName) +
+		len(t.ResumeState) + len(t.Session)
+	for i := range t.Messages {
+		m := &t.Messages[i]
+		n += 200 + len(m.MessageID) + len(m.Direction) + len(m.Kind) + len(m.From) + len(m.Subject)
+	}
+	for i := range t.Audit {
+		a := &t.Audit[i]
+		n += 100 + len(a.Actor) + len(a.Action) + len(a.Detail) + len(a.Note)
+	}
+	for _, f := range t.Flags {
+		n += 3 + len(f)
+	}
+	n += n / 16
+	if t.Proposal != nil || t.Suggestion != nil || t.Appointment != nil {
+		n += 1024 // encoding/json's, rare at intake
+	}
+	if t.classJSON == nil {
+		n += 1024 + 128*len(t.Classification.Reasons)
+	}
+	return 512 + n + len(t.classJSON)
 }
 
 var errTicketTime = errors.New("time outside what RFC 3339 can write")
@@ -211,13 +243,9 @@ func appendMarshaled(b []byte, v any) ([]byte, error) {
 // appendJSONTime appends t as time.Time's MarshalJSON does, or fails where
 // it fails: a year outside 0–9999 or a zone offset of a day or more.
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	b, err := t.AppendText(append(b, '"')) // MarshalJSON's text, and its checks
+	if err != nil {
 		return nil, errTicketTime
 	}
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return nil, errTicketTime
-	}
-	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"'), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -227,5 +228,31 @@ func TestRampedChunks(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("n %d size %d: batches %v, want %v", c.n, c.size, got, c.want)
 		}
+	}
+}
+
+// spin busies the core for d, as parsing or classifying a message does.
+func spin(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
+}
+
+// A loop with a Yielder lets a goroutine that became ready run within
+// about yieldEvery, not after Go's 10 ms preemption: on one core, the
+// goroutine started before the loop runs after a handful of its steps.
+func TestYielderLetsWaitingGoroutineRun(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var steps atomic.Int64
+	ran := make(chan int64, 1)
+	go func() { ran <- steps.Load() }()
+	y := NewYielder()
+	for range 1000 { // 20 ms of steps
+		spin(20 * time.Microsecond)
+		steps.Add(1)
+		y.Maybe()
+	}
+	// yieldEvery is 10 steps; without the Yielder it is 500 (10 ms).
+	if got := <-ran; got > 100 {
+		t.Fatalf("the waiting goroutine ran after %d steps of 20µs, want about %d", got, yieldEvery/(20*time.Microsecond))
 	}
 }

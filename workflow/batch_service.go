@@ -155,6 +155,9 @@ func (l *commitLane) push(fs []intake.Fetched, ins []Inbound) error {
 	}
 	l.flights = append(l.flights, f)
 	l.queue <- f // never blocks: at most maxFlights are out
+	// The commit is the serial step: let it start now rather than once
+	// the workers preparing the next chunk yield (intake.Yielder).
+	runtime.Gosched()
 	return l.err
 }
 
@@ -261,13 +264,15 @@ func independentPrefix(msgs []*intake.Message, pending map[string]int) int {
 
 // parallel runs f(0) … f(n-1) on up to runtime.NumCPU goroutines, the
 // caller's included. Each takes the next index from a shared counter: no
-// channel hand-over per item.
+// channel hand-over per item. Each yields its core every yieldEvery.
 func parallel(n int, f func(i int)) {
 	workers := min(runtime.NumCPU(), n)
 	var next atomic.Int64
 	work := func() {
+		y := intake.NewYielder()
 		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 			f(i)
+			y.Maybe()
 		}
 	}
 	var wg sync.WaitGroup

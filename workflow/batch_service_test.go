@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -348,5 +349,44 @@ func TestParallel(t *testing.T) {
 				t.Fatalf("n=%d: index %d ran %d times", n, i, c)
 			}
 		}
+	}
+}
+
+// On one core, a pushed chunk's commit starts before push returns, and
+// the workers of parallel let a goroutine that became ready run within a
+// handful of items (intake.Yielder), not after Go's 10 ms preemption:
+// the commit is the serial step of intake, and it must not wait for the
+// preparation of the next chunk.
+func TestLaneRunsBeforeWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	l := startLane(func(ins []Inbound) ([]IngestResult, error) {
+		started <- struct{}{}
+		<-release
+		return make([]IngestResult, len(ins)), nil
+	}, func(*commitFlight) {})
+	if err := l.push(nil, []Inbound{{Msg: &intake.Message{MessageID: "<a>"}}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	default:
+		t.Error("the commit had not started when push returned")
+	}
+	close(release)
+	if err := l.finish(); err != nil {
+		t.Fatal(err)
+	}
+
+	var items atomic.Int64
+	ran := make(chan int64, 1)
+	go func() { ran <- items.Load() }()
+	parallel(1000, func(int) { // 20 ms of 20 µs items
+		for start := time.Now(); time.Since(start) < 20*time.Microsecond; {
+		}
+		items.Add(1)
+	})
+	if got := <-ran; got > 100 {
+		t.Errorf("a ready goroutine ran after %d items of 20 µs, want about 10", got)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,6 +148,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	jsonPath := fs.String("json", "", "write the figures as JSON to this file")
 	rss := fs.Bool("rss", false, "also the peak RSS run (10 messages of 25 MB among 1 000); on with -full")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of Loket's intake (the largest -n) to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of Loket's intake (the largest -n) to this file: go tool trace -pprof=sched shows where goroutines waited for a core")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -190,11 +192,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	res.Notes = append(res.Notes, fmt.Sprintf("garbage collector at GOGC=%d, as loket serve sets it ([runtime] gc_percent, or GOGC)", gc))
 	largest := slices.Max(ns)
 	for _, n := range ns {
-		profile := ""
+		profile, tr := "", ""
 		if n == largest {
-			profile = *cpuProfile
+			profile, tr = *cpuProfile, *traceFile
 		}
-		r, err := intakeRun(ctx, dc, dir, n, corpus, profile)
+		r, err := intakeRun(ctx, dc, dir, n, corpus, profile, tr)
 		if err != nil {
 			return fmt.Errorf("intake run of %d: %w", n, err)
 		}
@@ -411,7 +413,7 @@ func (l *loket) poller(dc *mailtest.Dovecot, user, initial string, recheck time.
 // intakeRun fills a mailbox of n messages and times a bare fetch of it
 // against Loket's import-silent intake; with profile set, it writes a CPU
 // profile of the intake alone there.
-func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, corpus [][]byte, profile string) (IntakeRun, error) {
+func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, corpus [][]byte, profile, tracePath string) (IntakeRun, error) {
 	user := fmt.Sprintf("b%d", n)
 	r := IntakeRun{N: n}
 	var err error
@@ -451,6 +453,17 @@ func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, cor
 		}
 		defer pprof.StopCPUProfile() // on an early return; a second stop does nothing
 	}
+	if tracePath != "" {
+		f, err := os.Create(tracePath)
+		if err != nil {
+			return r, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return r, err
+		}
+		defer trace.Stop() // on an early return; a second stop does nothing
+	}
 	start, cpu0 := time.Now(), cpuTime()
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx) }()
@@ -469,6 +482,7 @@ func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, cor
 	if profile != "" {
 		pprof.StopCPUProfile()
 	}
+	trace.Stop()
 	cancel()
 	<-errc
 	st, err := l.st.Stats()

@@ -60,3 +60,34 @@ func BenchmarkClassifySamples(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// BenchmarkClassifyNewSamples classifies the new requests of the sample
+// corpus (manifest kind "new"), one per iteration, as loket-bench's intake
+// does: the "ondersteuning" mailbox without a prior and the desk's one
+// address.
+func BenchmarkClassifyNewSamples(b *testing.B) {
+	manifest, err := os.ReadFile(filepath.Join(classifySamplesDir, "manifest.tsv"))
+	if err != nil {
+		b.Skip("no sample corpus")
+	}
+	var msgs []*Message
+	for line := range strings.SplitSeq(string(manifest), "\n") {
+		if f := strings.Split(line, "\t"); len(f) > 2 && f[2] == "new" {
+			raw, err := os.ReadFile(filepath.Join(classifySamplesDir, f[0]))
+			if err != nil {
+				b.Fatal(err)
+			}
+			msgs = append(msgs, Parse(raw))
+		}
+	}
+	c, err := NewClassifier(ClassifierConfig{Prefix: "PO", OwnAddresses: []string{"ondersteuningpassendonderwijs@poraad.nl"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for b.Loop() {
+		c.Classify(msgs[n%len(msgs)], "", nil)
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+}

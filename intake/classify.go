@@ -85,9 +85,10 @@ type Classifier struct {
 	// The terms of weight other than 0 in the order of Types and their
 	// lists, and their numbers in it per id of their first word.
 	termRefs     []termRef
-	termsByFirst [][]int32
+	termIDs      []int
+	termsByFirst byFirst[int32]
 	// The intent, deferring and past phrases per id of their first word.
-	phrasesByFirst [][]phraseRef
+	phrasesByFirst byFirst[phraseRef]
 
 	// Reason texts worked out once: per type in the order of Types, per
 	// adjustRules.
@@ -95,10 +96,35 @@ type Classifier struct {
 	adjustRules, adjustDetails           []string
 }
 
-// termRef is a term of the tix-th type of Types.
+// byFirst lists items per word pattern id in one array: a document reads
+// those of its words next to each other rather than from all over the
+// heap.
+type byFirst[T any] struct {
+	off []int32 // per id: where its items start in all; then len(all)
+	all []T
+}
+
+func newByFirst[T any](lists [][]T) byFirst[T] {
+	b := byFirst[T]{off: make([]int32, 0, len(lists)+1)}
+	for _, l := range lists {
+		b.off = append(b.off, int32(len(b.all)))
+		b.all = append(b.all, l...)
+	}
+	b.off = append(b.off, int32(len(b.all)))
+	return b
+}
+
+// of returns the items of id.
+func (b *byFirst[T]) of(id int) []T {
+	return b.all[b.off[id]:b.off[id+1]]
+}
+
+// termRef is a term of the tix-th type of Types, with the ids of its
+// words at termIDs[off:off+n]: a term whose phrase does not occur is ruled
+// out without reading the term.
 type termRef struct {
-	tix  int
-	term *compiledTerm
+	term        *compiledTerm
+	tix, off, n int32
 }
 
 type compiledTerm struct {
@@ -255,26 +281,29 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 		}
 	}
 	c.words.index(anchor)
-	c.termsByFirst = make([][]int32, len(c.words.pats))
-	c.phrasesByFirst = make([][]phraseRef, len(c.words.pats))
+	phrasesByFirst := make([][]phraseRef, len(c.words.pats))
+	termsByFirst := make([][]int32, len(c.words.pats))
 	for _, l := range [...]struct {
 		flag uint8
 		list []pattern
 	}{{clauseIntent, c.intents}, {clauseDefer, c.defers}, {clausePast, c.pasts}} {
 		for j := range l.list {
 			p := &l.list[j]
-			c.phrasesByFirst[p.ids[0]] = append(c.phrasesByFirst[p.ids[0]], phraseRef{flag: l.flag, j: int32(j), pat: p})
+			phrasesByFirst[p.ids[0]] = append(phrasesByFirst[p.ids[0]], phraseRef{flag: l.flag, j: int32(j), pat: p})
 		}
 	}
+	c.phrasesByFirst = newByFirst(phrasesByFirst)
 	for tix, t := range Types {
 		for i := range c.terms[t] {
 			if term := &c.terms[t][i]; term.weight != 0 {
 				g := int32(len(c.termRefs))
-				c.termRefs = append(c.termRefs, termRef{tix: tix, term: term})
-				c.termsByFirst[term.pat.ids[0]] = append(c.termsByFirst[term.pat.ids[0]], g)
+				c.termRefs = append(c.termRefs, termRef{term: term, tix: int32(tix), off: int32(len(c.termIDs)), n: int32(len(term.pat.ids))})
+				c.termIDs = append(c.termIDs, term.pat.ids...)
+				termsByFirst[term.pat.ids[0]] = append(termsByFirst[term.pat.ids[0]], g)
 			}
 		}
 	}
+	c.termsByFirst = newByFirst(termsByFirst)
 	for _, t := range Types {
 		for i := range c.terms[t] {
 			term := &c.terms[t][i]
@@ -321,10 +350,11 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 		fsubj = unsafe.String(unsafe.SliceData(*fb), len(*fb))
 		defer foldBufs.Put(fb)
 	}
-	h := headerOf(m)
+	var h msgHeader
+	headerOf(m, &h)
 
 	// 1. Bounce.
-	if rs := c.bounceRules(m, h, fsubj); len(rs) > 0 {
+	if rs := c.bounceRules(m, &h, fsubj); len(rs) > 0 {
 		cl.Kind = KindBounce
 		cl.Confidence = 1
 		cl.Reasons = append(cl.Reasons, rs...)
@@ -335,7 +365,7 @@ func (c *Classifier) Classify(m *Message, prior Type, th Thread) Classification 
 	// 2. Auto-reply.
 	// Weak signals that did not add up are still worth showing, so the
 	// reasons are kept either way.
-	rs, auto := c.autoRules(m, h, fsubj)
+	rs, auto := c.autoRules(m, &h, fsubj)
 	cl.Reasons = append(cl.Reasons, rs...)
 	if auto {
 		cl.Kind = KindAutoReply
@@ -401,11 +431,11 @@ func kindConfidence(rs []Reason) float64 {
 }
 
 // bounceRules returns the bounce rules that fired.
-func (c *Classifier) bounceRules(m *Message, h msgHeader, fsubj string) []Reason {
+func (c *Classifier) bounceRules(m *Message, h *msgHeader, fsubj string) []Reason {
 	var rs []Reason
 	ct, rt := m.ContentType, m.ReportType
 	if ct == "" {
-		if v := h.value("Content-Type"); v != "" {
+		if v := h.fieldValue(hdrContentType); v != "" {
 			if mt, params, err := mime.ParseMediaType(v); err == nil {
 				ct, rt = mt, params["report-type"]
 			}
@@ -428,44 +458,52 @@ func (c *Classifier) bounceRules(m *Message, h msgHeader, fsubj string) []Reason
 			}
 		}
 	}
-	if v := h.value("X-Failed-Recipients"); v != "" {
+	if v := h.fieldValue(hdrFailedRecipients); v != "" {
 		rs = append(rs, Reason{Rule: "header:x-failed-recipients", Detail: v, Weight: 1})
 	}
-	if h.has("X-Ms-Exchange-Message-Is-Ndr") {
+	if h.hasField(hdrExchangeNDR) {
 		rs = append(rs, Reason{Rule: "header:x-ms-exchange-message-is-ndr", Weight: 1})
 	}
-	s := strings.TrimLeft(fsubj, " [")
-	for _, p := range bounceSubjectPrefixes {
-		if strings.HasPrefix(s, p) {
-			rs = append(rs, Reason{Rule: "subject:bounce", Detail: p, Weight: 1})
-			break
-		}
+	if p, ok := firstPrefix(strings.TrimLeft(fsubj, " ["), bounceSubjectPrefixes); ok {
+		rs = append(rs, Reason{Rule: "subject:bounce", Detail: p, Weight: 1})
 	}
 	return rs
 }
 
+// firstPrefix returns the first string of list that s starts with. It
+// compares the first bytes before the strings: most subjects start with
+// none of them.
+func firstPrefix(s string, list []string) (string, bool) {
+	for _, p := range list {
+		if p == "" || len(s) >= len(p) && s[0] == p[0] && s[:len(p)] == p {
+			return p, true
+		}
+	}
+	return "", false
+}
+
 // autoRules returns the auto-reply rules that fired and whether they add
 // up to an automatic message: one strong rule (weight 1) or two weak ones.
-func (c *Classifier) autoRules(m *Message, h msgHeader, fsubj string) ([]Reason, bool) {
+func (c *Classifier) autoRules(m *Message, h *msgHeader, fsubj string) ([]Reason, bool) {
 	var rs []Reason
-	if v := strings.ToLower(strings.TrimSpace(h.value("Auto-Submitted"))); v != "" {
+	if v := strings.ToLower(strings.TrimSpace(h.fieldValue(hdrAutoSubmitted))); v != "" {
 		if base, _, _ := strings.Cut(v, ";"); strings.TrimSpace(base) != "no" {
 			rs = append(rs, Reason{Rule: "header:auto-submitted", Detail: v, Weight: 1})
 		}
 	}
-	for _, k := range []string{"X-Autoreply", "X-Autorespond", "X-Autoresponder"} {
-		if h.has(k) {
-			if v := strings.ToLower(strings.TrimSpace(h.value(k))); v != "no" && v != "false" {
-				rs = append(rs, Reason{Rule: "header:" + strings.ToLower(k), Detail: h.value(k), Weight: 1})
+	for _, k := range [...]int{hdrAutoreply, hdrAutorespond, hdrAutoresponder} {
+		if h.hasField(k) {
+			if v := strings.ToLower(strings.TrimSpace(h.fieldValue(k))); v != "no" && v != "false" {
+				rs = append(rs, Reason{Rule: "header:" + strings.ToLower(hdrNames[k]), Detail: h.fieldValue(k), Weight: 1})
 			}
 		}
 	}
-	if v := strings.ToLower(strings.TrimSpace(h.value("Precedence"))); slices.Contains(autoPrecedence, v) {
+	if v := strings.ToLower(strings.TrimSpace(h.fieldValue(hdrPrecedence))); slices.Contains(autoPrecedence, v) {
 		rs = append(rs, Reason{Rule: "header:precedence", Detail: v, Weight: 1})
 	}
-	for _, k := range []string{"List-Id", "List-Unsubscribe"} {
-		if h.has(k) {
-			rs = append(rs, Reason{Rule: "header:" + strings.ToLower(k), Detail: "newsletter or list mail, not a request", Weight: 1})
+	for _, k := range [...]int{hdrListID, hdrListUnsubscribe} {
+		if h.hasField(k) {
+			rs = append(rs, Reason{Rule: "header:" + strings.ToLower(hdrNames[k]), Detail: "newsletter or list mail, not a request", Weight: 1})
 		}
 	}
 	if strings.EqualFold(m.ContentType, "multipart/report") && m.ReportType != "" && !strings.EqualFold(m.ReportType, "delivery-status") {
@@ -475,13 +513,9 @@ func (c *Classifier) autoRules(m *Message, h msgHeader, fsubj string) ([]Reason,
 		rs = append(rs, Reason{Rule: "from:own-address", Detail: strings.ToLower(m.From.Address) + " (loop protection)", Weight: 1})
 	}
 	autoSubject := false
-	s := strings.TrimLeft(fsubj, " [")
-	for _, p := range autoSubjectPrefixes {
-		if strings.HasPrefix(s, p) {
-			rs = append(rs, Reason{Rule: "subject:auto-reply", Detail: p, Weight: 1})
-			autoSubject = true
-			break
-		}
+	if p, ok := firstPrefix(strings.TrimLeft(fsubj, " ["), autoSubjectPrefixes); ok {
+		rs = append(rs, Reason{Rule: "subject:auto-reply", Detail: p, Weight: 1})
+		autoSubject = true
 	}
 	if !autoSubject {
 		if p, ok := autoSubjectIndex.first(fsubj); ok {
@@ -490,11 +524,11 @@ func (c *Classifier) autoRules(m *Message, h msgHeader, fsubj string) ([]Reason,
 		}
 	}
 	// Weak signals.
-	if h.has("X-Auto-Response-Suppress") {
-		rs = append(rs, Reason{Rule: "header:x-auto-response-suppress", Detail: h.value("X-Auto-Response-Suppress"), Weight: 0.5})
+	if h.hasField(hdrAutoResponseSuppress) {
+		rs = append(rs, Reason{Rule: "header:x-auto-response-suppress", Detail: h.fieldValue(hdrAutoResponseSuppress), Weight: 0.5})
 	}
-	if h.has("Return-Path") {
-		if v := strings.TrimSpace(h.value("Return-Path")); v == "<>" || v == "" {
+	if h.hasField(hdrReturnPath) {
+		if v := strings.TrimSpace(h.fieldValue(hdrReturnPath)); v == "<>" || v == "" {
 			rs = append(rs, Reason{Rule: "header:return-path-null", Detail: "<>", Weight: 0.5})
 		}
 	}
@@ -851,17 +885,20 @@ func (c *Classifier) classifyNewInto(m *Message, prior Type, cl *Classification,
 	ix.termBits = slices.Grow(ix.termBits[:0], (len(c.termRefs)+63)/64)[:(len(c.termRefs)+63)/64]
 	clear(ix.termBits)
 	for _, id := range ix.touched {
-		for _, g := range c.termsByFirst[id] {
+		for _, g := range c.termsByFirst.of(id) {
 			ix.termBits[g>>6] |= 1 << (g & 63)
 		}
 	}
 	for wi, bs := range ix.termBits {
 		for ; bs != 0; bs &= bs - 1 {
-			ref := c.termRefs[wi*64+bits.TrailingZeros64(bs)]
-			tix, t, term := ref.tix, Types[ref.tix], ref.term
+			ref := &c.termRefs[wi*64+bits.TrailingZeros64(bs)]
+			doc.ix.found = doc.findIDs(doc.ix.found[:0], c.termIDs[ref.off:ref.off+ref.n])
+			if len(doc.ix.found) == 0 {
+				continue
+			}
+			tix, t, term := int(ref.tix), Types[ref.tix], ref.term
 			var zoneMult [3]float64
 			var zoneWhy [3]string
-			doc.ix.found = doc.find(doc.ix.found[:0], term.pat)
 			for _, pos := range doc.ix.found {
 				mult, why := c.modifier(doc, pos, len(term.pat.words), t)
 				z := doc.toks[pos].zone
@@ -1832,17 +1869,17 @@ var asciiClass = func() (t [256]uint8) {
 	return t
 }()
 
-// find appends to out the start positions where p matches, within one
-// zone.
-func (d *doc) find(out []int, p pattern) []int {
-	n := len(p.words)
-	for _, i := range d.ix.at[p.ids[0]] {
+// findIDs appends to out the start positions where the pattern whose
+// word ids are ids matches, within one zone.
+func (d *doc) findIDs(out []int, ids []int) []int {
+	n := len(ids)
+	for _, i := range d.ix.at(ids[0]) {
 		if i+n > len(d.toks) {
 			break
 		}
 		ok := true
 		for k := 1; k < n; k++ {
-			if d.toks[i+k].zone != d.toks[i].zone || !d.ix.has(i+k, p.ids[k]) {
+			if d.toks[i+k].zone != d.toks[i].zone || !d.ix.has(i+k, ids[k]) {
 				ok = false
 				break
 			}
@@ -1976,7 +2013,7 @@ func typeIndex(t Type) int { return slices.Index(Types, t) }
 // words of each other in one zone.
 func (d *doc) near(a []int, b []idMask, window int) bool {
 	for _, id := range a {
-		for _, i := range d.ix.at[id] {
+		for _, i := range d.ix.at(id) {
 			t := d.toks[i]
 			for j := max(0, i-window); j <= min(len(d.toks)-1, i+window); j++ {
 				if j != i && d.toks[j].zone == t.zone && d.ix.hasAnyMask(j, b) {
@@ -2019,17 +2056,102 @@ var zoneNameSets = func() (names [8]string) {
 type msgHeader struct {
 	h     map[string][]string
 	exact bool // every key is canonical and ASCII: no other key matches
+	// For an exact header, the fields of hdrNames that it has: found in
+	// the one pass that checks its keys instead of a map lookup each.
+	present uint32
+	vals    [numHdr][]string
 }
 
-func headerOf(m *Message) msgHeader {
-	h := msgHeader{h: m.Header, exact: true}
-	for k := range m.Header {
+// The header fields that classification reads, numbered for msgHeader.
+const (
+	hdrContentType = iota
+	hdrFailedRecipients
+	hdrExchangeNDR
+	hdrAutoSubmitted
+	hdrAutoreply
+	hdrAutorespond
+	hdrAutoresponder
+	hdrPrecedence
+	hdrListID
+	hdrListUnsubscribe
+	hdrAutoResponseSuppress
+	hdrReturnPath
+	numHdr
+)
+
+// hdrNames are the canonical names of the fields by number.
+var hdrNames = [numHdr]string{
+	"Content-Type", "X-Failed-Recipients", "X-Ms-Exchange-Message-Is-Ndr", "Auto-Submitted",
+	"X-Autoreply", "X-Autorespond", "X-Autoresponder", "Precedence", "List-Id", "List-Unsubscribe",
+	"X-Auto-Response-Suppress", "Return-Path",
+}
+
+// hdrNumber returns the number of the canonical field name k, or -1.
+func hdrNumber(k string) int {
+	switch k {
+	case "Content-Type":
+		return hdrContentType
+	case "X-Failed-Recipients":
+		return hdrFailedRecipients
+	case "X-Ms-Exchange-Message-Is-Ndr":
+		return hdrExchangeNDR
+	case "Auto-Submitted":
+		return hdrAutoSubmitted
+	case "X-Autoreply":
+		return hdrAutoreply
+	case "X-Autorespond":
+		return hdrAutorespond
+	case "X-Autoresponder":
+		return hdrAutoresponder
+	case "Precedence":
+		return hdrPrecedence
+	case "List-Id":
+		return hdrListID
+	case "List-Unsubscribe":
+		return hdrListUnsubscribe
+	case "X-Auto-Response-Suppress":
+		return hdrAutoResponseSuppress
+	case "Return-Path":
+		return hdrReturnPath
+	}
+	return -1
+}
+
+func headerOf(m *Message, h *msgHeader) {
+	*h = msgHeader{h: m.Header, exact: true}
+	for k, v := range m.Header {
 		if !isASCII(k) || !isCanonicalKey(k) {
 			h.exact = false
 			break
 		}
+		if n := hdrNumber(k); n >= 0 {
+			h.present |= 1 << n
+			h.vals[n] = v
+		}
 	}
-	return h
+}
+
+// field returns the values of field n of hdrNames and whether it is
+// present.
+func (h *msgHeader) field(n int) ([]string, bool) {
+	if h.exact {
+		return h.vals[n], h.present&(1<<n) != 0
+	}
+	return h.values(hdrNames[n])
+}
+
+// hasField reports whether field n of hdrNames is present.
+func (h *msgHeader) hasField(n int) bool {
+	_, ok := h.field(n)
+	return ok
+}
+
+// fieldValue returns the first value of field n of hdrNames, or "".
+func (h *msgHeader) fieldValue(n int) string {
+	if v, _ := h.field(n); len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // isCanonicalKey reports whether canonicalKey(k) == k without building
@@ -2077,7 +2199,7 @@ var headerKeyClass = func() (t [256]uint8) {
 
 // values returns the values of the field key (an ASCII field name) and
 // whether it is present.
-func (h msgHeader) values(key string) ([]string, bool) {
+func (h *msgHeader) values(key string) ([]string, bool) {
 	if h.h == nil {
 		return nil, false
 	}
@@ -2097,19 +2219,6 @@ func (h msgHeader) values(key string) ([]string, bool) {
 		}
 	}
 	return nil, false
-}
-
-func (h msgHeader) has(key string) bool {
-	_, ok := h.values(key)
-	return ok
-}
-
-// value returns the first value of a header field, or "".
-func (h msgHeader) value(key string) string {
-	if v, _ := h.values(key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 func isASCII(s string) bool {

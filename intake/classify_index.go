@@ -14,14 +14,16 @@ import (
 
 // The classifier's phrase matching, indexed. Every word pattern of every
 // rule (terms, intents, deferring and past phrases, near rules) is interned
-// once at NewClassifier in a wordIndex. A document then works out, once per
-// distinct token, which word patterns match it (an exact-word map and maps
-// of the prefixes and suffixes that '*' patterns name), and lists per word
-// pattern the positions it matches. Finding a phrase is then a walk over the
-// positions of its first word instead of a scan of every token for every
-// term; which clauses hold an intent, a deferring or a past phrase is known
-// once per document. The results are those of the plain scan, in the same
-// order (TestClassifyGolden).
+// once at NewClassifier in a wordIndex. A document then works out per
+// token which word patterns match it (a table of the exact words, whose
+// sets a document builds once per word, and tables of the prefixes and
+// suffixes that '*' patterns name), and lists per word pattern the
+// positions it matches. Most tokens of a request occur once: a cache of
+// the tokens seen cost more than the lookups it saved. Finding a phrase is
+// then a walk over the positions of its first word instead of a scan of
+// every token for every term; which clauses hold an intent, a deferring or
+// a past phrase is known once per document. The results are those of the
+// plain scan, in the same order (TestClassifyGolden).
 
 // wordIndex interns the word patterns of a Classifier.
 type wordIndex struct {
@@ -39,24 +41,30 @@ type wordIndex struct {
 	prefixHeads, suffixTails     map[string][]int
 	prefixHeadLen, suffixTailLen int
 
-	// known numbers the words of exact patterns; knownIDs lists per known
-	// word every pattern that matches it, exact or not, knownAnchors those
-	// of them that are anchors.
-	known        map[string]int32
-	knownIDs     [][]int
-	knownAnchors [][]int
+	// known numbers the words of exact patterns; knownRecs has per known
+	// word where knownStore lists every pattern that matches it, exact or
+	// not, and those of them that are anchors: one array, not a slice per
+	// word, which a document would read from all over the heap.
+	known      map[string]int32
+	knownRecs  []knownRec
+	knownStore []int
 
 	// anchor marks the patterns whose positions a document lists
 	// (docIndex.at).
 	anchor []bool
 	// knownTab is known as an open-addressing table by tokenSlot, for
-	// lookups without a map: per slot the number of a known word + 1, or
-	// 0 when empty; knownWords lists the known words by number, knownKeys
-	// their tokenKey.
-	knownTab   [1 << knownBits]int32
+	// lookups without a map: per slot a known word's tokenKey, length and
+	// number + 1, or 0 when empty, so that a lookup reads one slot; it
+	// has 1<<knownBits slots, at most half of them used. knownWords lists
+	// the known words by number.
+	knownTab   []knownSlot
+	knownBits  int
 	knownWords []string
-	knownKeys  []uint64
 	knownMax   int // the length of the longest known word
+	// knownBloom has the bit of every known word by the top
+	// knownBloomBits of its tokenMix: most other tokens are ruled out
+	// without reading knownTab.
+	knownBloom [1 << knownBloomBits / 64]uint64
 
 	// affixBits has a bit per hash of every key of prefixHeads and
 	// suffixTails: most tokens are ruled out without a map lookup.
@@ -195,38 +203,47 @@ func (x *wordIndex) index(anchor []bool) {
 		words = append(words, w)
 	}
 	slices.Sort(words)
-	if len(words) > 1<<knownBits/2 {
-		panic("classifier: too many words for knownTab")
+	x.knownBits = 6
+	for 1<<x.knownBits < 2*len(words) {
+		x.knownBits++
 	}
+	x.knownTab = make([]knownSlot, 1<<x.knownBits)
+	mask := uint32(1)<<x.knownBits - 1
 	x.knownWords = words
-	x.knownKeys = make([]uint64, len(words))
 	x.known = make(map[string]int32, len(words))
-	x.knownIDs = make([][]int, len(words))
-	x.knownAnchors = make([][]int, len(words))
+	x.knownRecs = make([]knownRec, len(words))
 	set := make([]uint64, (len(x.pats)+63)/64)
 	for k, w := range words {
 		x.known[w] = int32(k)
-		x.knownKeys[k] = tokenKey(w)
+		key := tokenKey(w)
 		x.knownMax = max(x.knownMax, len(w))
-		h := tokenSlot(x.knownKeys[k], len(w), knownBits)
-		for x.knownTab[h] != 0 {
-			h = (h + 1) & (1<<knownBits - 1)
+		b := tokenMix(key, len(w)) >> (64 - knownBloomBits)
+		x.knownBloom[b>>6] |= 1 << (b & 63)
+		h := tokenSlot(key, len(w), x.knownBits)
+		for x.knownTab[h].k != 0 {
+			h = (h + 1) & mask
 		}
-		x.knownTab[h] = int32(k) + 1
+		x.knownTab[h] = knownSlot{key: key, n: int32(len(w)), k: int32(k) + 1}
 		clear(set)
 		x.matches(w, set)
-		x.knownIDs[k] = appendSetIDs(nil, set)
-		for _, id := range x.knownIDs[k] {
+		r := &x.knownRecs[k]
+		r.idOff = int32(len(x.knownStore))
+		x.knownStore = appendSetIDs(x.knownStore, set)
+		r.ancOff = int32(len(x.knownStore))
+		for _, id := range x.knownStore[r.idOff:r.ancOff] {
 			if x.anchor[id] {
-				x.knownAnchors[k] = append(x.knownAnchors[k], id)
+				x.knownStore = append(x.knownStore, id)
 			}
 		}
+		r.end = int32(len(x.knownStore))
 	}
 }
 
-// knownBits is the size of wordIndex.knownTab in bits: at most half of
-// it is used.
-const knownBits = 12
+// knownRec locates the pattern ids of a known word in knownStore: all at
+// idOff:ancOff, the anchors at ancOff:end.
+type knownRec struct {
+	idOff, ancOff, end int32
+}
 
 // tokenKey packs the first eight bytes of a token (fewer for a shorter
 // one) into an integer, the first in the low byte: two tokens of the same
@@ -246,23 +263,24 @@ func tokenKey(w string) uint64 {
 // keyAt is tokenKey(string(b[i:i+n])) for b with eight bytes of
 // capacity after i: one load instead of one per byte.
 func keyAt(b []byte, i, n int) uint64 {
-	k := binary.LittleEndian.Uint64(b[i : i+8])
-	if n < 8 {
-		k &= 1<<(8*n) - 1
-	}
-	return k
+	// Without a branch on n, which a predictor cannot guess: a shift by
+	// 64 gives 0.
+	return binary.LittleEndian.Uint64(b[i:i+8]) & (^uint64(0) >> (64 - 8*min(n, 8)))
 }
 
 // tokenSlot hashes a token of length n and tokenKey key to bits bits.
 func tokenSlot(key uint64, n, bits int) uint32 {
-	return uint32(((key ^ uint64(n)<<59) * 0x9e3779b97f4a7c15) >> (64 - bits))
+	return uint32(tokenMix(key, n) >> (64 - bits))
 }
 
-// sameToken reports whether the tokens a and b, of the same tokenKey,
-// are equal.
-func sameToken(a, b string) bool {
-	return len(a) == len(b) && (len(a) <= 8 || a[8:] == b[8:])
+// tokenMix hashes a token of length n and tokenKey key; its top bits are
+// tokenSlot.
+func tokenMix(key uint64, n int) uint64 {
+	return (key ^ uint64(n)<<59) * 0x9e3779b97f4a7c15
 }
+
+// knownBloomBits is the size of wordIndex.knownBloom in bits.
+const knownBloomBits = 12
 
 // lookupKnown returns the number of the known word w (not empty), whose
 // tokenKey is key: x.known without a map lookup.
@@ -270,15 +288,28 @@ func (x *wordIndex) lookupKnown(w string, key uint64) (int32, bool) {
 	if len(w) > x.knownMax {
 		return 0, false
 	}
-	for h := tokenSlot(key, len(w), knownBits); ; h = (h + 1) & (1<<knownBits - 1) {
-		k := x.knownTab[h]
-		if k == 0 {
+	mix := tokenMix(key, len(w))
+	if b := mix >> (64 - knownBloomBits); x.knownBloom[b>>6]&(1<<(b&63)) == 0 {
+		return 0, false
+	}
+	tab := x.knownTab
+	mask := uint32(len(tab) - 1)
+	for h := uint32(mix >> (64 - x.knownBits)); ; h = (h + 1) & mask {
+		e := &tab[h&mask]
+		if e.k == 0 {
 			return 0, false
 		}
-		if x.knownKeys[k-1] == key && sameToken(x.knownWords[k-1], w) {
-			return k - 1, true
+		if e.key == key && int(e.n) == len(w) && (len(w) <= 8 || x.knownWords[e.k-1][8:] == w[8:]) {
+			return e.k - 1, true
 		}
 	}
+}
+
+// knownSlot is a slot of wordIndex.knownTab.
+type knownSlot struct {
+	key uint64 // tokenKey of the word
+	n   int32  // length of the word
+	k   int32  // number of the word + 1, or 0 for an empty slot
 }
 
 // appendSetIDs appends the ids whose bits are set in set, ascending.
@@ -290,6 +321,34 @@ func appendSetIDs(ids []int, set []uint64) []int {
 		}
 	}
 	return ids
+}
+
+// mayHaveAffix reports whether appendAffixIDs can find a pattern for tok,
+// whose tokenKey is key: by the bits of affixBits, most tokens cannot.
+func (x *wordIndex) mayHaveAffix(tok string, key uint64) bool {
+	if n := x.prefixHeadLen; n > 0 && len(tok) >= n {
+		if h := affixHash(uint32(key)&(1<<(8*n)-1), true); x.affixBits[h>>6]&(1<<(h&63)) != 0 {
+			return true
+		}
+	}
+	if n := x.suffixTailLen; n > 0 && len(tok) >= n {
+		tail := tok[len(tok)-n:]
+		var tk uint32
+		if n == 4 {
+			tk = uint32(tail[0]) | uint32(tail[1])<<8 | uint32(tail[2])<<16 | uint32(tail[3])<<24
+		} else {
+			tk = uint32(tokenKey(tail))
+		}
+		if h := affixHash(tk, false); x.affixBits[h>>6]&(1<<(h&63)) != 0 {
+			return true
+		}
+	}
+	for _, id := range x.contains {
+		if s := x.pats[id].s; len(tok) >= len(s) && strings.Contains(tok, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendAffixIDs appends the ids of the "s*", "*s" and "*s*" patterns
@@ -413,15 +472,15 @@ type docIndex struct {
 	knownSet     []int32 // per known word: its set in flat, or -1
 	knownTouched []int32 // known words with a set
 
-	// A token's set and pattern ids, by a hash of the token: repeated
-	// words are looked up once. Entries of an earlier document have
-	// another gen. They hold no pointers, which the garbage collector
-	// would have to know of.
-	cache   [1 << tokenSlotBits]tokenEntry
-	gen     uint32
-	idStore []int // the anchor ids of cached tokens that are not known words
+	idStore []int // the anchor ids of tokens that are not known words
 
-	at        [][]int  // per anchor word pattern id: positions, ascending
+	// The positions of each anchor word pattern id, ascending: at(id).
+	// Pointer-free arrays rather than a slice per id: written in order,
+	// and nothing for the garbage collector to scan.
+	atCount   []int32  // per id: how many positions
+	atOff     []int32  // per touched id: where its positions start in atPos
+	atPos     []int    // the positions, by id
+	atPairs   []uint64 // id<<32 | position, in the order of the tokens
 	clause    []uint8  // per clause number: clause flags
 	intentAt  []int32  // per position: 1 + first intent phrase matching there, or 0
 	intentPos []uint64 // bit set of the positions with an intent phrase
@@ -436,19 +495,6 @@ type docIndex struct {
 	intentOut  []string
 	termBits   []uint64 // of Classifier.termRefs
 }
-
-type tokenEntry struct {
-	key          uint64 // tokenKey of the token
-	n            int32  // length of the token
-	gen          uint32
-	start        int32 // of the token in the document's text
-	set          int32
-	known        int32 // index of a known word, or -1 for idStore[idOff:idEnd]
-	idOff, idEnd int32
-}
-
-// tokenSlotBits is the size of docIndex.cache in bits.
-const tokenSlotBits = 9
 
 // clauseWords lists the words per clause of d: head[clause] is the first
 // index into words, next[k] the one after k, -1 ends a list; each list is
@@ -481,15 +527,17 @@ func (c *Classifier) index(d *doc) {
 	x := c.words
 	ix := docIndexes.Get().(*docIndex)
 	ix.words = (len(x.pats) + 63) / 64
-	if len(ix.at) < len(x.pats) {
-		ix.at = make([][]int, len(x.pats))
+	if len(ix.atCount) < len(x.pats) {
+		ix.atCount = make([]int32, len(x.pats))
+		ix.atOff = make([]int32, len(x.pats))
 	}
 	for _, id := range ix.touched {
-		ix.at[id] = ix.at[id][:0]
+		ix.atCount[id] = 0
 	}
 	ix.touched = ix.touched[:0]
-	if len(ix.knownSet) < len(x.knownIDs) {
-		ix.knownSet = make([]int32, len(x.knownIDs))
+	pairs := ix.atPairs[:0]
+	if len(ix.knownSet) < len(x.knownRecs) {
+		ix.knownSet = make([]int32, len(x.knownRecs))
 		for k := range ix.knownSet {
 			ix.knownSet[k] = -1
 		}
@@ -499,59 +547,65 @@ func (c *Classifier) index(d *doc) {
 	}
 	ix.knownTouched = ix.knownTouched[:0]
 	ix.flat = append(ix.flat[:0], make([]uint64, ix.words)...)
-	tokSet := ix.tokSet[:0]
+	tokSet := slices.Grow(ix.tokSet[:0], len(d.toks))[:len(d.toks)]
 	ix.idStore = ix.idStore[:0]
-	if ix.gen++; ix.gen == 0 {
-		clear(ix.cache[:])
-		ix.gen = 1
-	}
-	ids := ix.ids[:0]
+	// Clause numbers only grow along the tokens.
 	maxClause := 0
+	if len(d.toks) > 0 {
+		maxClause = d.toks[len(d.toks)-1].clause
+	}
 	buf := d.text.buf
 	text := unsafe.String(unsafe.SliceData(buf), len(buf))
-	for i, t := range d.toks {
-		maxClause = max(maxClause, t.clause)
-		w := text[t.start:t.end]
-		key := keyAt(buf, int(t.start), len(w))
-		e := &ix.cache[tokenSlot(key, len(w), tokenSlotBits)]
-		if e.gen != ix.gen || e.key != key || int(e.n) != len(w) || len(w) > 8 && text[e.start+8:e.start+e.n] != w[8:] {
-			// A known word has its patterns listed; any other token is
-			// matched against the patterns with '*', and most match
-			// none.
-			*e = tokenEntry{key: key, n: int32(len(w)), gen: ix.gen, start: t.start, known: -1}
-			if k, ok := x.lookupKnown(w, key); ok {
-				e.known = k
-				if s := ix.knownSet[k]; s >= 0 {
-					e.set = s
-				} else if len(x.knownIDs[k]) > 0 {
-					e.set = int32(ix.newSet(x.knownIDs[k]))
-					ix.knownSet[k] = e.set
-					ix.knownTouched = append(ix.knownTouched, k)
-				}
-			} else if ids = x.appendAffixIDs(ids[:0], w, key); len(ids) > 0 {
-				e.set = int32(ix.newSet(ids))
-				e.idOff = int32(len(ix.idStore))
-				for _, id := range ids {
-					if x.anchor[id] {
-						ix.idStore = append(ix.idStore, id)
-					}
-				}
-				e.idEnd = int32(len(ix.idStore))
+	// Locals, not fields of ix or x, in the loop: writes through ix
+	// would make the compiler load them again.
+	toks, atCount, touched := d.toks, ix.atCount, ix.touched
+	knownRecs, knownStore := x.knownRecs, x.knownStore
+	for i := range toks {
+		start, end := int(toks[i].start), int(toks[i].end)
+		w := text[start:end]
+		key := keyAt(buf, start, len(w))
+		// A known word has its patterns listed; any other token is
+		// matched against the patterns with '*', and most match none.
+		var tokIDs []int
+		if k, ok := x.lookupKnown(w, key); ok {
+			r := knownRecs[k]
+			s := ix.knownSet[k]
+			if s < 0 {
+				s = ix.newKnownSet(k, knownStore[r.idOff:r.ancOff])
 			}
+			tokSet[i] = int(s)
+			tokIDs = knownStore[r.ancOff:r.end]
+		} else if x.mayHaveAffix(w, key) {
+			tokSet[i], tokIDs = ix.affixSet(x, w, key)
+		} else {
+			tokSet[i] = 0
 		}
-		tokIDs := ix.idStore[e.idOff:e.idEnd]
-		if e.known >= 0 {
-			tokIDs = x.knownAnchors[e.known]
-		}
-		tokSet = append(tokSet, int(e.set))
 		for _, id := range tokIDs {
-			if len(ix.at[id]) == 0 {
-				ix.touched = append(ix.touched, id)
+			if atCount[id] == 0 {
+				touched = append(touched, id)
 			}
-			ix.at[id] = append(ix.at[id], i)
+			atCount[id]++
+			pairs = append(pairs, uint64(id)<<32|uint64(i))
 		}
 	}
-	ix.ids, ix.tokSet = ids, tokSet
+	ix.touched = touched
+	ix.tokSet = tokSet
+	// atPos by id, each in the order of the tokens.
+	n := int32(0)
+	for _, id := range ix.touched {
+		ix.atOff[id] = n
+		n += ix.atCount[id]
+	}
+	ix.atPos = slices.Grow(ix.atPos[:0], int(n))[:n]
+	for _, p := range pairs {
+		id := p >> 32
+		ix.atPos[ix.atOff[id]] = int(uint32(p))
+		ix.atOff[id]++
+	}
+	for _, id := range ix.touched {
+		ix.atOff[id] -= ix.atCount[id]
+	}
+	ix.atPairs = pairs
 	d.ix = ix
 	ix.clause = slices.Grow(ix.clause[:0], maxClause+1)[:maxClause+1]
 	clear(ix.clause)
@@ -562,8 +616,8 @@ func (c *Classifier) index(d *doc) {
 	// Only phrases whose first word occurs can match; the first intent
 	// phrase at a position is the one of lowest number.
 	for _, id := range ix.touched {
-		for _, r := range c.phrasesByFirst[id] {
-			for _, i := range ix.at[id] {
+		for _, r := range c.phrasesByFirst.of(id) {
+			for _, i := range ix.at(id) {
 				if !d.matchAt(*r.pat, i) {
 					continue
 				}
@@ -593,6 +647,46 @@ func (ix *docIndex) release(d *doc) {
 		return // a huge document: let its buffers go
 	}
 	docIndexes.Put(ix)
+}
+
+// newKnownSet makes the set of the known word k, whose pattern ids are
+// ids, at its first token, and returns it.
+func (ix *docIndex) newKnownSet(k int32, ids []int) int32 {
+	s := int32(0)
+	if len(ids) > 0 {
+		s = int32(ix.newSet(ids))
+		ix.knownTouched = append(ix.knownTouched, k)
+	}
+	ix.knownSet[k] = s
+	return s
+}
+
+// affixSet returns the set of the token w, no known word, whose tokenKey
+// is key, and its anchor ids, appended to idStore.
+func (ix *docIndex) affixSet(x *wordIndex, w string, key uint64) (int, []int) {
+	ids := x.appendAffixIDs(ix.ids[:0], w, key)
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	ix.ids = ids
+	set := ix.newSet(ids)
+	off := len(ix.idStore)
+	for _, id := range ids {
+		if x.anchor[id] {
+			ix.idStore = append(ix.idStore, id)
+		}
+	}
+	return set, ix.idStore[off:]
+}
+
+// at returns the positions of anchor word pattern id, ascending.
+func (ix *docIndex) at(id int) []int {
+	n := ix.atCount[id]
+	if n == 0 {
+		return nil
+	}
+	o := ix.atOff[id]
+	return ix.atPos[o : o+n]
 }
 
 // newSet appends a set of ids to flat and returns its number.
@@ -630,7 +724,9 @@ func mayHaveURL(s string) bool {
 		return true
 	}
 	for i := strings.IndexByte(s, '.'); i >= 0; {
-		if i >= 3 && strings.EqualFold(s[i-3:i], "www") {
+		// strings.EqualFold(s[i-3:i], "www") without a call: only 'w'
+		// and 'W' fold to 'w'.
+		if i >= 3 && s[i-3]|0x20 == 'w' && s[i-2]|0x20 == 'w' && s[i-1]|0x20 == 'w' {
 			return true
 		}
 		j := strings.IndexByte(s[i+1:], '.')
@@ -646,7 +742,26 @@ func mayHaveURL(s string) bool {
 // stopping at n, folding rune by rune as foldText does without building
 // the folded text.
 func countWordsFold(s string, n int) int {
+	if n <= 0 {
+		return 0
+	}
 	count, in := 0, false
+	// ASCII bytes first, without the closure: folding keeps their
+	// class, and asciiClass has '_' as no word byte.
+	i := 0
+	for ; i < len(s) && s[i] < utf8.RuneSelf; i++ {
+		if asciiClass[s[i]] == classWord {
+			if !in {
+				if count++; count >= n {
+					return count
+				}
+			}
+			in = true
+		} else {
+			in = false
+		}
+	}
+	s = s[i:]
 	step := func(r rune) bool {
 		if r != '_' && isWordRune(r) {
 			if !in {
@@ -846,7 +961,21 @@ func (x *phraseIndex) first(s string) (string, bool) {
 		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 		w ^= spaces
-		for m := (w - ones) &^ w & high; m != 0; m &= m - 1 {
+		m := (w - ones) &^ w & high
+		if j >= 8 && len(s)-j >= 8+3 {
+			// Most chunks have one or two marks and no anchor: the
+			// anchors of the first two are looked at without a branch
+			// on how many there are (a missing one reads s[j+8]), and
+			// only a chunk with a set bit or more marks is gone through
+			// mark by mark.
+			m2 := m & (m - 1)
+			h1 := anchorKey(s, j+bits.TrailingZeros64(m)>>3)
+			h2 := anchorKey(s, j+bits.TrailingZeros64(m2)>>3)
+			if x.keys[h1>>6]&(1<<(h1&63))|x.keys[h2>>6]&(1<<(h2&63)) == 0 && m2&(m2-1) == 0 {
+				continue
+			}
+		}
+		for ; m != 0; m &= m - 1 {
 			// No phrase is anchored before s[2].
 			if k := j + bits.TrailingZeros64(m)>>3; s[k] == ' ' && k >= 2 {
 				if h := anchorKey(s, k); x.keys[h>>6]&(1<<(h&63)) != 0 {

@@ -332,14 +332,7 @@ func (x *wordIndex) mayHaveAffix(tok string, key uint64) bool {
 		}
 	}
 	if n := x.suffixTailLen; n > 0 && len(tok) >= n {
-		tail := tok[len(tok)-n:]
-		var tk uint32
-		if n == 4 {
-			tk = uint32(tail[0]) | uint32(tail[1])<<8 | uint32(tail[2])<<16 | uint32(tail[3])<<24
-		} else {
-			tk = uint32(tokenKey(tail))
-		}
-		if h := affixHash(tk, false); x.affixBits[h>>6]&(1<<(h&63)) != 0 {
+		if h := affixHash(tailKey(tok, n), false); x.affixBits[h>>6]&(1<<(h&63)) != 0 {
 			return true
 		}
 	}
@@ -349,6 +342,16 @@ func (x *wordIndex) mayHaveAffix(tok string, key uint64) bool {
 		}
 	}
 	return false
+}
+
+// tailKey is the key of the last n bytes of tok (len(tok) >= n) that
+// suffix patterns are listed under.
+func tailKey(tok string, n int) uint32 {
+	tail := tok[len(tok)-n:]
+	if n == 4 {
+		return uint32(tail[0]) | uint32(tail[1])<<8 | uint32(tail[2])<<16 | uint32(tail[3])<<24
+	}
+	return uint32(tokenKey(tail))
 }
 
 // appendAffixIDs appends the ids of the "s*", "*s" and "*s*" patterns
@@ -367,14 +370,7 @@ func (x *wordIndex) appendAffixIDs(ids []int, tok string, key uint64) []int {
 		}
 	}
 	if n := x.suffixTailLen; n > 0 && len(tok) >= n {
-		tail := tok[len(tok)-n:]
-		var tk uint32
-		if n == 4 {
-			tk = uint32(tail[0]) | uint32(tail[1])<<8 | uint32(tail[2])<<16 | uint32(tail[3])<<24
-		} else {
-			tk = uint32(tokenKey(tail))
-		}
-		for _, p := range x.affixPats(tk, false) {
+		for _, p := range x.affixPats(tailKey(tok, n), false) {
 			if len(p.s) > len(tok) {
 				break
 			}

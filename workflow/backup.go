@@ -100,14 +100,17 @@ func CheckBackup(path string) (BackupInfo, error) {
 	}
 	defer db.Close()
 	err = db.View(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
-			if tx.Bucket(b) == nil {
-				return fmt.Errorf("bucket %q missing: not a Loket store, or from a much older version", b)
-			}
+		if tx.Bucket(bucketMeta) == nil {
+			return fmt.Errorf("bucket %q missing: not a Loket store", bucketMeta)
 		}
 		info.Schema = btoi(tx.Bucket(bucketMeta).Get([]byte("schema")))
 		if info.Schema == 0 || info.Schema > schemaVersion {
 			return fmt.Errorf("schema version %d not usable by this Loket (%d)", info.Schema, schemaVersion)
+		}
+		for _, b := range allBuckets {
+			if tx.Bucket(b) == nil && info.Schema >= max(1, bucketSince[string(b)]) {
+				return fmt.Errorf("bucket %q missing: not a Loket store, or from a much older version", b)
+			}
 		}
 		info.Messages = tx.Bucket(bucketMessages).Stats().KeyN
 		return tx.Bucket(bucketTickets).ForEach(func(k, v []byte) error {

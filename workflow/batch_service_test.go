@@ -180,7 +180,8 @@ func TestRecordStoredOnce(t *testing.T) {
 				var seq uint64
 				var stored []byte
 				_ = f.store.db.View(func(tx *bolt.Tx) error {
-					seq = btoi(tx.Bucket(bucketMessageIDs).Get([]byte(want.MessageID)))
+					ids := messageIDsOf(tx)
+					seq = btoi(ids.get([]byte(want.MessageID)))
 					stored = bytes.Clone(tx.Bucket(bucketMessages).Get(itob(seq)))
 					return nil
 				})

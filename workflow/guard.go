@@ -106,7 +106,8 @@ func noteBounceTx(tx *bolt.Tx, in Inbound, p *Policy, now time.Time) error {
 	var mailed []string // what the returned mail of ours went to
 	ref := ""
 	if id := in.Class.ThreadMessageID; id != "" {
-		if v := tx.Bucket(bucketMessageIDs).Get([]byte(id)); v != nil {
+		ids := messageIDsOf(tx)
+		if v := ids.get([]byte(id)); v != nil {
 			var rec MessageRecord
 			if getJSON(tx.Bucket(bucketMessages), v, &rec) == nil && rec.Direction == DirOut && rec.Message != nil {
 				ref = rec.TicketRef

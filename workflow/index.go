@@ -106,7 +106,7 @@ func indexTicketCachedTx(tx *bolt.Tx, ic *ingestCache, t *Ticket, fresh *freshWo
 	copy(ref, t.Ref)
 	ib := ic.index
 	var old Summary
-	data := ic.get(ib, &ic.indexCursor, ref)
+	data := seekExact(ib, &ic.indexCursor, ref)
 	indexed := data != nil // words are only written with a summary, which stays
 	if data != nil && !decodeSummaryFast(data, &old, nil) {
 		old = Summary{}

@@ -183,7 +183,7 @@ func ingestCachedTx(tx *bolt.Tx, in Inbound, p *Policy, res *IngestResult, cc cu
 		return putJSON(tx.Bucket(bucketCursors), []byte(in.Mailbox), next)
 	}
 
-	if v := ic.get(ic.ids, &ic.idsCursor, []byte(in.Msg.MessageID)); v != nil {
+	if v := ic.ids.get([]byte(in.Msg.MessageID)); v != nil {
 		res.Duplicate, res.Seq = true, btoi(v)
 		var rec MessageRecord
 		if err := getJSON(tx.Bucket(bucketMessages), v, &rec); err == nil {
@@ -463,7 +463,8 @@ func NoAutoReplyReason(addr string, m *intake.Message, own []string) string {
 // the Message-ID it answers, then by the reference it names.
 func threadTicketTx(tx *bolt.Tx, c intake.Classification) *Ticket {
 	if c.ThreadMessageID != "" {
-		if v := tx.Bucket(bucketMessageIDs).Get([]byte(c.ThreadMessageID)); v != nil {
+		ids := messageIDsOf(tx)
+		if v := ids.get([]byte(c.ThreadMessageID)); v != nil {
 			var rec MessageRecord
 			if getJSON(tx.Bucket(bucketMessages), v, &rec) == nil && rec.TicketRef != "" {
 				if t, err := ticketTx(tx, rec.TicketRef); err == nil {
@@ -593,7 +594,7 @@ func putMessageCachedTx(ic *ingestCache, rec *MessageRecord, raw, msgJSON, class
 		return 0, err
 	}
 	if id := rec.Message.MessageID; id != "" {
-		if err := ic.ids.Put([]byte(id), key); err != nil {
+		if err := ic.ids.put([]byte(id), key); err != nil {
 			return 0, fmt.Errorf("index Message-ID: %w", err)
 		}
 	}

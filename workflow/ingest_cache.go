@@ -8,7 +8,6 @@ package workflow
 // it commits).
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 
@@ -23,9 +22,10 @@ const txCacheKey = "\x00"
 // transaction (a lookup is a map access by string on every call), and,
 // in a batch, the counters it advanced, stored once by flushTx.
 type ingestCache struct {
-	messages, raw, ids, tickets, index, words, log, counters *bolt.Bucket
-	// Cursors of ids and index, for get.
-	idsCursor, indexCursor *bolt.Cursor
+	messages, raw, tickets, index, words, log, counters *bolt.Bucket
+	ids                                                 messageIDs // message_ids.go
+	// A cursor of index, for get.
+	indexCursor *bolt.Cursor
 	// counted holds the counters read and advanced in this transaction,
 	// nil when each is read and stored at once (a single Ingest).
 	counted map[string]uint64
@@ -47,7 +47,7 @@ func (ic *ingestCache) ticketCounter(year int) string {
 
 func newIngestCache(tx *bolt.Tx) *ingestCache {
 	return &ingestCache{
-		messages: tx.Bucket(bucketMessages), raw: tx.Bucket(bucketRaw), ids: tx.Bucket(bucketMessageIDs),
+		messages: tx.Bucket(bucketMessages), raw: tx.Bucket(bucketRaw), ids: messageIDsOf(tx),
 		tickets: tx.Bucket(bucketTickets), index: tx.Bucket(bucketTicketIndex), words: tx.Bucket(bucketTicketWords),
 		log: tx.Bucket(bucketIndexLog), counters: tx.Bucket(bucketCounters),
 	}
@@ -69,21 +69,6 @@ func (cc cursorCache) ingest(tx *bolt.Tx) *ingestCache {
 	tx.OnCommit(ic.slab.release) // bbolt has copied the values into its pages
 	cc[txCacheKey] = &cachedCursor{ic: ic}
 	return ic
-}
-
-// get is b.Get(key) through *c, a cursor of b made at the first call:
-// Bucket.Get makes a cursor whose stack grows anew, an allocation at each
-// level of the tree, where a cursor kept keeps its stack. A cursor's Seek
-// starts from the bucket's root, so writes in between do not matter.
-func (ic *ingestCache) get(b *bolt.Bucket, c **bolt.Cursor, key []byte) []byte {
-	if *c == nil {
-		*c = b.Cursor()
-	}
-	k, v := (*c).Seek(key)
-	if !bytes.Equal(k, key) {
-		return nil
-	}
-	return v
 }
 
 // nextCounter is nextCounterTx, the value kept until flushTx in a batch.

@@ -120,7 +120,8 @@ func (s *Store) Cursor(mailbox string) (intake.Cursor, error) {
 func (s *Store) TicketForMessageID(id string) (string, bool) {
 	var ref string
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketMessageIDs).Get([]byte(id))
+		ids := messageIDsOf(tx)
+		v := ids.get([]byte(id))
 		if v == nil {
 			return nil
 		}

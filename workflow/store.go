@@ -15,36 +15,47 @@ import (
 
 // Bucket names. Every bucket Loket uses is listed here and created at Open.
 var (
-	bucketMeta          = []byte("meta")           // "schema" -> version
-	bucketCursors       = []byte("cursors")        // mailbox name -> cursor JSON
-	bucketTickets       = []byte("tickets")        // ref -> Ticket JSON
-	bucketMessages      = []byte("messages")       // seq -> MessageRecord JSON (parsed, no raw)
-	bucketRaw           = []byte("raw")            // seq -> raw RFC 5322 bytes; a message over bigRaw: seq -> bucket {"raw": bytes} (ingest.go)
-	bucketMessageIDs    = []byte("message_ids")    // Message-ID -> seq (dedupe and threading)
-	bucketCounters      = []byte("counters")       // "ticket/2026" -> uint64
-	bucketOutbox        = []byte("outbox")         // seq -> OutboxEntry JSON
-	bucketOutboxPending = []byte("outbox_pending") // seq -> empty: entries still to deliver
-	bucketUnmatched     = []byte("unmatched")      // message seq -> empty: auto-replies/bounces matching no ticket
-	bucketAutoSent      = []byte("auto_sent")      // recipient address -> JSON []time.Time (rate limit)
-	bucketCorrections   = []byte("corrections")    // ticket ref -> Correction JSON: type changes by a person
-	bucketBounced       = []byte("bounced")        // address -> Bounced JSON: no automatic mail for a while (guard.go)
-	bucketThirdParty    = []byte("third_party")    // SHA-256 of Message-ID -> ticket ref: mail from outside a ticket (guard.go)
-	bucketSessions      = []byte("sessions")       // session id -> Seats JSON: who is placed, who waits
-	bucketTimers        = []byte("timers")         // ticket ref + "/" + timer kind -> Timer JSON
-	bucketUsers         = []byte("users")          // address -> User JSON: project leaders of the desk (users.go)
-	bucketLoginSessions = []byte("login_sessions") // SHA-256 of session ID -> Session JSON: desk logins (users.go)
-	bucketTicketIndex   = []byte("ticket_index")   // ref -> TicketSummary JSON: the queue's compact view (index.go)
-	bucketTicketWords   = []byte("ticket_words")   // ref -> lower-case body words, space-separated (index.go)
-	bucketIndexLog      = []byte("index_log")      // seq -> ref: summaries changed, for the in-memory index (index.go)
+	bucketMeta             = []byte("meta")               // "schema" -> version
+	bucketCursors          = []byte("cursors")            // mailbox name -> cursor JSON
+	bucketTickets          = []byte("tickets")            // ref -> Ticket JSON
+	bucketMessages         = []byte("messages")           // seq -> MessageRecord JSON (parsed, no raw)
+	bucketRaw              = []byte("raw")                // seq -> raw RFC 5322 bytes; a message over bigRaw: seq -> bucket {"raw": bytes} (ingest.go)
+	bucketMessageIDs       = []byte("message_ids")        // Message-ID -> seq (dedupe and threading), merged (message_ids.go)
+	bucketMessageIDsRecent = []byte("message_ids_recent") // Message-ID -> seq: the newest, until merged (message_ids.go)
+	bucketCounters         = []byte("counters")           // "ticket/2026" -> uint64
+	bucketOutbox           = []byte("outbox")             // seq -> OutboxEntry JSON
+	bucketOutboxPending    = []byte("outbox_pending")     // seq -> empty: entries still to deliver
+	bucketUnmatched        = []byte("unmatched")          // message seq -> empty: auto-replies/bounces matching no ticket
+	bucketAutoSent         = []byte("auto_sent")          // recipient address -> JSON []time.Time (rate limit)
+	bucketCorrections      = []byte("corrections")        // ticket ref -> Correction JSON: type changes by a person
+	bucketBounced          = []byte("bounced")            // address -> Bounced JSON: no automatic mail for a while (guard.go)
+	bucketThirdParty       = []byte("third_party")        // SHA-256 of Message-ID -> ticket ref: mail from outside a ticket (guard.go)
+	bucketSessions         = []byte("sessions")           // session id -> Seats JSON: who is placed, who waits
+	bucketTimers           = []byte("timers")             // ticket ref + "/" + timer kind -> Timer JSON
+	bucketUsers            = []byte("users")              // address -> User JSON: project leaders of the desk (users.go)
+	bucketLoginSessions    = []byte("login_sessions")     // SHA-256 of session ID -> Session JSON: desk logins (users.go)
+	bucketTicketIndex      = []byte("ticket_index")       // ref -> TicketSummary JSON: the queue's compact view (index.go)
+	bucketTicketWords      = []byte("ticket_words")       // ref -> lower-case body words, space-separated (index.go)
+	bucketIndexLog         = []byte("index_log")          // seq -> ref: summaries changed, for the in-memory index (index.go)
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketCursors, bucketTickets, bucketMessages, bucketRaw,
 	bucketMessageIDs, bucketCounters, bucketOutbox, bucketOutboxPending, bucketUnmatched, bucketAutoSent, bucketCorrections,
 	bucketBounced, bucketThirdParty,
-	bucketSessions, bucketTimers, bucketUsers, bucketLoginSessions, bucketTicketIndex, bucketTicketWords, bucketIndexLog}
+	bucketSessions, bucketTimers, bucketUsers, bucketLoginSessions, bucketTicketIndex, bucketTicketWords, bucketIndexLog,
+	bucketMessageIDsRecent}
+
+// bucketSince is the schema version that added a bucket, for those added
+// after the first: a backup of an older version lacks them (CheckBackup),
+// and Open adds them.
+var bucketSince = map[string]uint64{string(bucketMessageIDsRecent): 2}
 
 // schemaVersion is the version of the bucket layout this code writes.
-const schemaVersion = 1
+//
+//	1: the first.
+//	2: new Message-IDs go to message_ids_recent first (message_ids.go); a
+//	   Loket of version 1 would not see them and take their messages again.
+const schemaVersion = 2
 
 // Store is Loket's bbolt database.
 type Store struct {
@@ -105,9 +116,16 @@ func (s *Store) upgrade() error {
 			return meta.Put([]byte("schema"), itob(schemaVersion))
 		case btoi(v) > schemaVersion:
 			return fmt.Errorf("store schema version %d is newer than this Loket (%d): upgrade Loket", btoi(v), schemaVersion)
+		case btoi(v) == schemaVersion:
+			return nil
 		}
-		// Future upgrade steps from btoi(v) to schemaVersion go here.
-		return nil
+		// Upgrade steps, each in this one transaction.
+		if btoi(v) < 2 {
+			if err := upgradeMessageIDsTx(tx); err != nil {
+				return fmt.Errorf("upgrade store to schema 2: %w", err)
+			}
+		}
+		return meta.Put([]byte("schema"), itob(schemaVersion))
 	})
 }
 

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -292,7 +293,11 @@ func message(corpus [][]byte, i int, tag string) []byte {
 	body := raw[len(head):]
 	head = messageIDRe.ReplaceAll(head, nil)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Message-ID: <%s-%d@loket.bench>\r\n", tag, i)
+	// Real Message-IDs are random ("CAF8x…@mail.gmail.com"): consecutive
+	// messages sort far apart in the store's Message-ID index, which a
+	// counter alone ("b-1", "b-2") would flatter.
+	h := sha256.Sum256(fmt.Appendf(nil, "%s-%d", tag, i))
+	fmt.Fprintf(&b, "Message-ID: <%x.%s-%d@loket.bench>\r\n", h[:12], tag, i)
 	b.Write(head)
 	b.Write(body)
 	return []byte(b.String())
@@ -502,7 +507,7 @@ func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, cor
 	return r, nil
 }
 
-var inReplyToRe = regexp.MustCompile(`(?im)^in-reply-to:\s*<lat-(\d+)@loket\.bench>`)
+var inReplyToRe = regexp.MustCompile(`(?im)^in-reply-to:\s*<[0-9a-f]+\.lat-(\d+)@loket\.bench>`)
 
 // latencyRun measures APPEND to confirmation for user's mailbox, idling
 // with the given IdleRecheck (0: pure IDLE).

@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,7 +70,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 		for i := range ins {
 			s := samples[n%len(samples)]
 			m := *s.msg
-			m.MessageID = fmt.Sprintf("bench-%d@example.org", n)
+			m.MessageID = string(randomMessageID(n)) // random, as real ones are
 			n++
 			uid++
 			ins[i] = Inbound{Mailbox: "ondersteuning", UIDValidity: 1, UID: uid, Raw: s.raw, Msg: &m, Class: s.class, Backlog: true,
@@ -149,8 +150,9 @@ func BenchmarkHandleBatch(b *testing.B) {
 			uid++
 			raw := raws[n%len(raws)]
 			n++
-			// Each its own Message-ID, as in loket-bench.
-			raw = bytes.Replace(raw, []byte("Message-ID: <"), fmt.Appendf(nil, "Message-ID: <b%d.", n), 1)
+			// Each its own random Message-ID, as in loket-bench.
+			h := sha256.Sum256(fmt.Append(nil, n))
+			raw = bytes.Replace(raw, []byte("Message-ID: <"), fmt.Appendf(nil, "Message-ID: <%x.", h[:12]), 1)
 			fs[i] = intake.Fetched{Mailbox: "ondersteuning", UIDValidity: 1, UID: uid, Raw: raw, Size: int64(len(raw)), Backlog: true}
 		}
 		if err := svc.HandleBatch(context.Background(), fs); err != nil {

@@ -23,8 +23,9 @@ package workflow
 //
 // A lookup reads the recent tree, then the main one. Both are changed only
 // inside the transaction that stores the message, the merge included, so a
-// crash leaves either the whole move or none of it. The number of IDs in
-// each tree is its bucket's sequence.
+// crash leaves either the whole move or none of it. The number of IDs put
+// into each tree is its bucket's sequence (an ID stored again counts
+// twice).
 
 import (
 	"bytes"
@@ -73,14 +74,11 @@ func seekExact(b *bolt.Bucket, c **bolt.Cursor, key []byte) []byte {
 // into the main one when it has grown past mergeAt. seq must stay valid
 // until the transaction commits (bbolt keeps values, not copies). An ID
 // stored again shadows its older entry, as a lookup reads the recent
-// tree first, and replaces it at the merge.
+// tree first, and replaces it at the merge; it is counted twice, which
+// only brings its merge a little forward.
 func (m *messageIDs) put(id, seq []byte) error {
-	again := seekExact(m.recent, &m.recentC, id) != nil
 	if err := m.recent.Put(id, seq); err != nil {
 		return err
-	}
-	if again {
-		return nil
 	}
 	n := m.recent.Sequence() + 1
 	if err := m.recent.SetSequence(n); err != nil {
@@ -103,21 +101,17 @@ func mergeAt(n uint64) uint64 {
 // merge moves every ID of the recent tree into the main one, in key
 // order, and empties the recent tree.
 func (m *messageIDs) merge() error {
-	added := uint64(0) // IDs not in the main tree before
+	if err := m.main.SetSequence(m.main.Sequence() + m.recent.Sequence()); err != nil {
+		return err
+	}
 	c := m.recent.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		// k and v point into the recent tree's pages, which stay mapped
 		// until the transaction ends; deleting the bucket only frees them
 		// for a later one.
-		if seekExact(m.main, &m.mainC, k) == nil {
-			added++
-		}
 		if err := m.main.Put(k, v); err != nil {
 			return fmt.Errorf("merge Message-ID %q: %w", k, err)
 		}
-	}
-	if err := m.main.SetSequence(m.main.Sequence() + added); err != nil {
-		return err
 	}
 	if err := m.tx.DeleteBucket(bucketMessageIDsRecent); err != nil {
 		return fmt.Errorf("merge Message-IDs: empty the recent ones: %w", err)

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -78,6 +79,11 @@ type IntakeRun struct {
 	// LoketCPUSeconds is the CPU time (user and system, all threads) the
 	// intake took: on a shared machine steadier than the wall clock.
 	LoketCPUSeconds float64 `json:"loket_cpu_s"`
+	// With -count above 1, the run above is the one of the median ratio,
+	// and these the count and the range of ratios of all runs of this N.
+	Runs     int     `json:"runs,omitempty"`
+	RatioMin float64 `json:"ratio_min,omitempty"`
+	RatioMax float64 `json:"ratio_max,omitempty"`
 }
 
 // LatencyRun is APPEND to confirmation accepted by the SMTP listener.
@@ -149,9 +155,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	jsonPath := fs.String("json", "", "write the figures as JSON to this file")
 	rss := fs.Bool("rss", false, "also the peak RSS run (10 messages of 25 MB among 1 000); on with -full")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of Loket's intake (the largest -n) to this file")
+	count := fs.Int("count", 1, "run each intake comparison this many times, each on a mailbox of its own, and report the run of the median ratio with the range")
 	traceFile := fs.String("trace", "", "write an execution trace of Loket's intake (the largest -n) to this file: go tool trace -pprof=sched shows where goroutines waited for a core")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *count < 1 {
+		return fmt.Errorf("-count: want at least 1, got %d", *count)
 	}
 	if *m == 0 {
 		*m = 200
@@ -177,7 +187,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer os.RemoveAll(dir)
 	users := map[string]string{"lat": password, "latr": password, "mem": password}
 	for _, n := range ns {
-		users[fmt.Sprintf("b%d", n)] = password
+		for k := range *count {
+			users[intakeUser(n, k)] = password
+		}
 	}
 	dc, err := mailtest.StartDovecot(filepath.Join(dir, "dovecot"), users)
 	if err != nil {
@@ -197,12 +209,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if n == largest {
 			profile, tr = *cpuProfile, *traceFile
 		}
-		r, err := intakeRun(ctx, dc, dir, n, corpus, profile, tr)
-		if err != nil {
-			return fmt.Errorf("intake run of %d: %w", n, err)
+		var runs []IntakeRun
+		for k := range *count {
+			if k > 0 {
+				profile, tr = "", "" // of the first run only
+			}
+			r, err := intakeRun(ctx, dc, dir, intakeUser(n, k), n, corpus, profile, tr)
+			if err != nil {
+				return fmt.Errorf("intake run of %d: %w", n, err)
+			}
+			fmt.Fprintf(os.Stderr, "intake %d: bare %.2fs, loket %.2fs, %.2f×\n", n, r.BareSeconds, r.LoketSeconds, r.Ratio)
+			runs = append(runs, r)
 		}
-		res.Intake = append(res.Intake, r)
-		fmt.Fprintf(os.Stderr, "intake %d: bare %.2fs, loket %.2fs\n", n, r.BareSeconds, r.LoketSeconds)
+		res.Intake = append(res.Intake, medianRun(runs))
 	}
 	lat, err := latencyRun(ctx, dc, dir, *m, "lat", 0)
 	if err != nil {
@@ -242,6 +261,26 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 }
 
 var messageIDRe = regexp.MustCompile(`(?im)^message-id:[^\n]*\n`)
+
+// intakeUser is the Dovecot user of the k-th intake run of n messages.
+func intakeUser(n, k int) string {
+	if k == 0 {
+		return fmt.Sprintf("b%d", n)
+	}
+	return fmt.Sprintf("b%dr%d", n, k)
+}
+
+// medianRun returns the run of the median ratio (the lower of the middle
+// two), with the count and range of the ratios when there are several.
+func medianRun(runs []IntakeRun) IntakeRun {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	sorted := slices.SortedFunc(slices.Values(runs), func(a, b IntakeRun) int { return cmp.Compare(a.Ratio, b.Ratio) })
+	r := sorted[(len(sorted)-1)/2]
+	r.Runs, r.RatioMin, r.RatioMax = len(sorted), sorted[0].Ratio, sorted[len(sorted)-1].Ratio
+	return r
+}
 
 // loadCorpus reads the new requests of the shared sample mail, or makes
 // requests of a few KB when it is absent.
@@ -418,8 +457,7 @@ func (l *loket) poller(dc *mailtest.Dovecot, user, initial string, recheck time.
 // intakeRun fills a mailbox of n messages and times a bare fetch of it
 // against Loket's import-silent intake; with profile set, it writes a CPU
 // profile of the intake alone there.
-func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir string, n int, corpus [][]byte, profile, tracePath string) (IntakeRun, error) {
-	user := fmt.Sprintf("b%d", n)
+func intakeRun(ctx context.Context, dc *mailtest.Dovecot, dir, user string, n int, corpus [][]byte, profile, tracePath string) (IntakeRun, error) {
 	r := IntakeRun{N: n}
 	var err error
 	if r.Bytes, err = fillMaildir(dc, dir, user, n, corpus); err != nil {
@@ -684,8 +722,12 @@ func printTable(w io.Writer, r Result) {
 	fmt.Fprintf(w, "loket-bench %s, %s, %d CPUs, %s in all\n\n", r.Started.Format(time.RFC3339), r.GoVersion, r.CPUs, r.Total.Round(time.Second))
 	fmt.Fprintf(w, "%-8s %10s %12s %12s %7s %12s %12s %14s %12s\n", "messages", "MB", "bare fetch", "loket", "ratio", "bare msg/s", "loket msg/s", "store B/ticket", "loket CPU")
 	for _, x := range r.Intake {
-		fmt.Fprintf(w, "%-8d %10.1f %11.2fs %11.2fs %6.2f× %12.0f %12.0f %14.0f %11.2fs\n", x.N, float64(x.Bytes)/1e6, x.BareSeconds, x.LoketSeconds,
+		fmt.Fprintf(w, "%-8d %10.1f %11.2fs %11.2fs %6.2f× %12.0f %12.0f %14.0f %11.2fs", x.N, float64(x.Bytes)/1e6, x.BareSeconds, x.LoketSeconds,
 			x.Ratio, x.BarePerSecond, x.LoketPerSecond, x.BytesPerTicket, x.LoketCPUSeconds)
+		if x.Runs > 1 {
+			fmt.Fprintf(w, "   median of %d runs, %.2f×–%.2f×", x.Runs, x.RatioMin, x.RatioMax)
+		}
+		fmt.Fprintln(w)
 	}
 	for _, l := range []*LatencyRun{r.Latency, r.Recheck} {
 		if l == nil {

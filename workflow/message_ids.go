@@ -48,8 +48,19 @@ func messageIDsOf(tx *bolt.Tx) messageIDs {
 	return messageIDs{tx: tx, main: tx.Bucket(bucketMessageIDs), recent: tx.Bucket(bucketMessageIDsRecent)}
 }
 
+// fresh makes m use the transaction's recent tree: another view of the
+// same transaction (ingest and the confirmation it queues each have one)
+// may have merged, which replaces the bucket, and a bucket or cursor of
+// the replaced one must not be used again.
+func (m *messageIDs) fresh() {
+	if b := m.tx.Bucket(bucketMessageIDsRecent); b != m.recent {
+		m.recent, m.recentC = b, nil
+	}
+}
+
 // get returns the seq (8 bytes) stored for the Message-ID id, or nil.
 func (m *messageIDs) get(id []byte) []byte {
+	m.fresh()
 	if v := seekExact(m.recent, &m.recentC, id); v != nil {
 		return v
 	}
@@ -77,6 +88,7 @@ func seekExact(b *bolt.Bucket, c **bolt.Cursor, key []byte) []byte {
 // tree first, and replaces it at the merge; it is counted twice, which
 // only brings its merge a little forward.
 func (m *messageIDs) put(id, seq []byte) error {
+	m.fresh()
 	if err := m.recent.Put(id, seq); err != nil {
 		return err
 	}
@@ -120,7 +132,7 @@ func (m *messageIDs) merge() error {
 	if err != nil {
 		return fmt.Errorf("merge Message-IDs: %w", err)
 	}
-	m.recent, m.recentC, m.mainC = b, nil, nil
+	m.recent, m.recentC = b, nil
 	return nil
 }
 

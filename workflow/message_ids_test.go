@@ -295,3 +295,106 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		t.Fatal("Open took a store of a newer schema")
 	}
 }
+
+// Two views of one transaction (an ingest and the confirmation it stores
+// each have one): after one merges, which replaces the recent tree's
+// bucket, the other still finds and stores IDs.
+func TestMessageIDsTwoViewsOfATransaction(t *testing.T) {
+	db := idTestDB(t)
+	if err := db.Update(func(tx *bolt.Tx) error {
+		a, b := messageIDsOf(tx), messageIDsOf(tx)
+		if err := a.put(randomMessageID(0), itob(1)); err != nil {
+			return err
+		}
+		if a.get(randomMessageID(0)) == nil { // a's cursor on the recent tree
+			return errors.New("ID 0 not found")
+		}
+		i := 1
+		for ; tx.Bucket(bucketMessageIDs).Sequence() == 0; i++ { // b merges
+			if err := b.put(randomMessageID(i), itob(uint64(i+1))); err != nil {
+				return err
+			}
+		}
+		if err := a.put(randomMessageID(i), itob(uint64(i+1))); err != nil {
+			return err
+		}
+		for j := 0; j <= i; j++ {
+			for _, v := range []*messageIDs{&a, &b} {
+				if got := btoi(v.get(randomMessageID(j))); got != uint64(j+1) {
+					return fmt.Errorf("ID %d: seq %d, want %d", j, got, j+1)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIngestAcrossMerges takes 1 500 new requests with random Message-IDs
+// in batches, each confirmed in the same transaction (a second view of the
+// Message-ID index), across several merges: every request and every
+// confirmation is found by its Message-ID on its ticket, and each request
+// taken again is a duplicate.
+func TestIngestAcrossMerges(t *testing.T) {
+	f := newFixture(t)
+	const n, batch = 1500, 250
+	refs := map[string]string{} // request Message-ID -> ticket
+	for from := 0; from < n; from += batch {
+		var ins []Inbound
+		for i := from; i < from+batch; i++ {
+			m := msg(string(randomMessageID(i)), fmt.Sprintf("a%d@swv.example", i), "Clinic")
+			ins = append(ins, Inbound{Mailbox: "ondersteuning", UIDValidity: 1, UID: uint32(i + 1), Raw: []byte("raw"), Msg: m, Class: newClass(intake.TypeClinic)})
+		}
+		res, err := f.store.IngestBatch(ins, f.pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if !r.NewTicket || r.TicketRef == "" {
+				t.Fatalf("message %d: %+v", from+i, r)
+			}
+			refs[ins[i].Msg.MessageID] = r.TicketRef
+		}
+	}
+	if err := f.store.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMessageIDs).Sequence() < 2*mergeAt(0) {
+			t.Errorf("%d IDs merged, want several merges", tx.Bucket(bucketMessageIDs).Sequence())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	confirmations := 0
+	for id, ref := range refs {
+		tk, err := f.store.Ticket(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mid := range tk.MessageIDs() {
+			if got, ok := f.store.TicketForMessageID(mid); !ok || got != ref {
+				t.Fatalf("Message-ID %s of %s found on %q", mid, ref, got)
+			}
+			if mid != id {
+				confirmations++
+			}
+		}
+	}
+	if confirmations != n {
+		t.Errorf("%d confirmations found by Message-ID, want %d", confirmations, n)
+	}
+	var again []Inbound
+	for i := range 10 {
+		again = append(again, Inbound{Mailbox: "ondersteuning", UIDValidity: 2, UID: uint32(i + 1), Raw: []byte("raw"),
+			Msg: msg(string(randomMessageID(i*150)), fmt.Sprintf("a%d@swv.example", i*150), "Clinic"), Class: newClass(intake.TypeClinic)})
+	}
+	res, err := f.store.IngestBatch(again, f.pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if !r.Duplicate {
+			t.Errorf("request %d taken again: %+v", i*150, r)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -151,8 +150,7 @@ func BenchmarkHandleBatch(b *testing.B) {
 			raw := raws[n%len(raws)]
 			n++
 			// Each its own random Message-ID, as in loket-bench.
-			h := sha256.Sum256(fmt.Append(nil, n))
-			raw = bytes.Replace(raw, []byte("Message-ID: <"), fmt.Appendf(nil, "Message-ID: <%x.", h[:12]), 1)
+			raw = bytes.Replace(raw, []byte("Message-ID: <"), fmt.Appendf(nil, "Message-ID: <%s.", randomHex(n)), 1)
 			fs[i] = intake.Fetched{Mailbox: "ondersteuning", UIDValidity: 1, UID: uid, Raw: raw, Size: int64(len(raw)), Backlog: true}
 		}
 		if err := svc.HandleBatch(context.Background(), fs); err != nil {

@@ -15,8 +15,13 @@ import (
 // randomMessageID is a Message-ID as real mail has them: random, so that
 // consecutive messages sort far apart.
 func randomMessageID(i int) []byte {
-	h := sha256.Sum256([]byte(fmt.Sprint(i)))
-	return fmt.Appendf(nil, "%x.%d@mail.example.org", h[:12], i)
+	return fmt.Appendf(nil, "%s.%d@mail.example.org", randomHex(i), i)
+}
+
+// randomHex is 24 hex digits that follow from i and look random.
+func randomHex(i int) string {
+	h := sha256.Sum256(fmt.Append(nil, i))
+	return fmt.Sprintf("%x", h[:12])
 }
 
 // idTestDB is a bare bbolt file with the two Message-ID buckets, without

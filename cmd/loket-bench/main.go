@@ -263,12 +263,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 var messageIDRe = regexp.MustCompile(`(?im)^message-id:[^\n]*\n`)
 
 // intakeUser is the Dovecot user of the k-th intake run of n messages.
-func intakeUser(n, k int) string {
-	if k == 0 {
-		return fmt.Sprintf("b%d", n)
-	}
-	return fmt.Sprintf("b%dr%d", n, k)
-}
+func intakeUser(n, k int) string { return fmt.Sprintf("b%dr%d", n, k) }
 
 // medianRun returns the run of the median ratio (the lower of the middle
 // two), with the count and range of the ratios when there are several.
